@@ -1,0 +1,51 @@
+"""Small conditioner networks for coupling layers."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["MLP", "zero_init_last_layer"]
+
+
+class MLP(nn.Sequential):
+    """A fully connected network ``in_features → hidden… → out_features`` with an activation between layers.
+
+    With ``zero_init=True`` (the default) the last layer's weight and bias start at zero,
+    so a coupling layer that uses it starts as the identity map.
+    """
+
+    def __init__(self, in_features: int, out_features: int, hidden: Sequence[int] = (64, 64),
+                 activation: type[nn.Module] = nn.ReLU, zero_init: bool = True) -> None:
+        for name, v in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ValueError(f"MLP: {name} must be a positive int, got {v!r}")
+        sizes = [in_features, *hidden, out_features]
+        layers: list[nn.Module] = []
+        for i in range(len(sizes) - 1):
+            layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+            if i < len(sizes) - 2:
+                layers.append(activation())
+        super().__init__(*layers)
+        if zero_init:
+            zero_init_last_layer(self)
+
+
+def zero_init_last_layer(net: nn.Module) -> nn.Module:
+    """Set the weight and bias of the last ``Linear``/``Conv`` layer of ``net`` to zero.
+
+    Raises ``ValueError`` if ``net`` has no such layer.
+    """
+    last = None
+    for m in net.modules():
+        if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+            last = m
+    if last is None:
+        raise ValueError("zero_init_last_layer: the network has no Linear or Conv layer to zero")
+    with torch.no_grad():
+        last.weight.zero_()
+        if last.bias is not None:
+            last.bias.zero_()
+    return net

@@ -1,0 +1,72 @@
+"""Radial flows (Rezende & Mohamed, 2015), with the invertibility constraint and a closed-form inverse."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .base import Transform
+
+__all__ = ["Radial"]
+
+
+class Radial(Transform):
+    r"""Radial flow :math:`x = f(z) = z + \beta\, h(\alpha, r)\,(z - z_0)`, :math:`r = \lVert z - z_0\rVert`,
+    :math:`h = 1/(\alpha + r)`.
+
+    Rezende & Mohamed (2015), "Variational Inference with Normalizing Flows", §4.1 and appendix A.2.
+
+    * **Constraint**: :math:`\alpha > 0` and :math:`\beta \ge -\alpha` make ``f`` invertible. We use
+      :math:`\alpha = \operatorname{softplus}(\tilde\alpha)` and
+      :math:`\beta = -\alpha + \operatorname{softplus}(\tilde\beta)` (strictly :math:`> -\alpha`), so any
+      raw parameters give an invertible map.
+    * **forward log-det** in ``d`` dimensions, with :math:`h' = -1/(\alpha + r)^2`:
+      :math:`\log|\det J| = (d-1)\log(1 + \beta h) + \log(1 + \beta h + \beta h' r)`.
+    * **inverse**: ``f`` scales ``z - z0`` by :math:`1 + \beta/(\alpha + r) > 0`, so the direction is kept and
+      radii satisfy :math:`\rho = r\,(1 + \beta/(\alpha + r))` with :math:`\rho = \lVert x - z_0\rVert`, i.e.
+      :math:`r^2 + (\alpha + \beta - \rho)\,r - \alpha\rho = 0`, whose unique non-negative root is
+      :math:`r = \tfrac12\big(-(\alpha+\beta-\rho) + \sqrt{(\alpha+\beta-\rho)^2 + 4\alpha\rho}\big)`
+      (computed in the cancellation-free form). Then :math:`z = z_0 + (x - z_0) / (1 + \beta/(\alpha + r))`
+      and the inverse log-det is minus the forward one.
+    """
+
+    def __init__(self, features: int, *, init_scale: float = 0.01) -> None:
+        if isinstance(features, bool) or not isinstance(features, int) or features <= 0:
+            raise ValueError(f"Radial: features must be a positive int, got {features!r}")
+        super().__init__(features)
+        self.z0 = nn.Parameter(torch.randn(features) * init_scale)
+        self.alpha_raw = nn.Parameter(torch.zeros(()))
+        self.beta_raw = nn.Parameter(torch.zeros(()))
+
+    def alpha_beta(self) -> tuple[Tensor, Tensor]:
+        """The constrained ``(α, β)`` with ``α > 0`` and ``β > -α``."""
+        alpha = F.softplus(self.alpha_raw)
+        beta = -alpha + F.softplus(self.beta_raw)
+        return alpha, beta
+
+    def _logdet(self, r: Tensor, alpha: Tensor, beta: Tensor, d: int) -> Tensor:
+        h = 1.0 / (alpha + r)
+        bh = beta * h
+        # 1 + βh + βh'r = 1 + β α / (α + r)²  (> 0 since β > -α)
+        last = 1.0 + beta * alpha * h * h
+        return (d - 1) * torch.log1p(bh) + torch.log(last)
+
+    def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        alpha, beta = self.alpha_beta()
+        diff = z - self.z0
+        r = diff.norm(dim=-1)
+        x = z + (beta / (alpha + r)).unsqueeze(-1) * diff
+        return x, self._logdet(r, alpha, beta, z.shape[-1])
+
+    def _inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        alpha, beta = self.alpha_beta()
+        diff = x - self.z0
+        rho = diff.norm(dim=-1)
+        c = alpha + beta - rho
+        root = torch.sqrt(c * c + 4.0 * alpha * rho)
+        # r = (-c + root)/2, rewritten as 2αρ/(c + root) when c > 0 to avoid cancellation
+        r = torch.where(c > 0, 2.0 * alpha * rho / (c + root).clamp_min(torch.finfo(x.dtype).tiny), 0.5 * (root - c))
+        scale = 1.0 + beta / (alpha + r)
+        z = self.z0 + diff / scale.unsqueeze(-1)
+        return z, -self._logdet(r, alpha, beta, x.shape[-1])
