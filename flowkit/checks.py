@@ -93,6 +93,7 @@ class CheckError(AssertionError):
 
 def _close(a: Tensor, b: Tensor, atol: float, rtol: float) -> tuple[bool, float, float]:
     """(passed, error, tolerance) at the worst element, the tolerance being atol + rtol·|b|."""
+    a, b = a.detach(), b.detach()
     err = (a - b).abs()
     tol = atol + rtol * b.abs()
     ratio = (err / tol).reshape(-1)

@@ -19,7 +19,10 @@ class Planar(Transform):
     * **Constraint** (appendix A.1): ``f`` is invertible when :math:`w^\top \hat u \ge -1`. The raw
       parameter ``u`` is mapped to :math:`\hat u = u + (m(w^\top u) - w^\top u)\, w / \lVert w\rVert^2`
       with :math:`m(a) = -1 + \operatorname{softplus}(a)`, so :math:`w^\top \hat u = m(w^\top u) > -1`
-      for *any* raw ``u, w, b``.
+      for *any* raw ``u, w, b``. In floating point ``softplus(a)`` underflows to 0 for very negative
+      ``a`` (about -37 in float64, -17 in float32), which would make the map fold; we therefore add a
+      margin :math:`\delta = 10^{-4}` (``MARGIN``): :math:`m(a) = -1 + \delta + \operatorname{softplus}(a)`,
+      so :math:`|\det J| \ge \delta` everywhere.
     * **forward log-det**: with :math:`\psi(z) = (1 - \tanh^2(w^\top z + b))\, w`,
       :math:`\log|\det \partial x/\partial z| = \log|1 + \hat u^\top \psi(z)|`.
     * **inverse**: write :math:`\alpha = w^\top z`. Projecting ``x`` on ``w`` gives the scalar equation
@@ -31,6 +34,8 @@ class Planar(Transform):
       exact first derivatives of the root (implicit function theorem).
     """
 
+    MARGIN = 1e-4
+
     def __init__(self, features: int, *, init_scale: float = 0.01) -> None:
         if isinstance(features, bool) or not isinstance(features, int) or features <= 0:
             raise ValueError(f"Planar: features must be a positive int, got {features!r}")
@@ -40,10 +45,10 @@ class Planar(Transform):
         self.b = nn.Parameter(torch.zeros(()))
 
     def u_hat(self) -> Tensor:
-        """The constrained ``û`` with ``wᵀû = -1 + softplus(wᵀu) > -1``."""
+        """The constrained ``û`` with ``wᵀû = -1 + δ + softplus(wᵀu) > -1``."""
         wu = self.w @ self.u
         w_sq = (self.w @ self.w).clamp_min(torch.finfo(self.w.dtype).tiny)
-        return self.u + (-1.0 + F.softplus(wu) - wu) * self.w / w_sq
+        return self.u + (-1.0 + self.MARGIN + F.softplus(wu) - wu) * self.w / w_sq
 
     def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         u = self.u_hat()

@@ -1,0 +1,51 @@
+"""One registry of every public transform, with random non-identity parameters.
+
+Every exactness test in ``test_transforms.py`` is parametrised over this list, so a new
+transform is tested by adding one line here.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+import flowkit as fk
+
+
+def randomize(module: nn.Module, std: float = 0.5, seed: int = 0) -> nn.Module:
+    """Overwrite every floating parameter with N(0, std²) noise (a non-identity map)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * std)
+    return module
+
+
+def _coupling_stack(d: int) -> fk.Transform:
+    return fk.Compose([fk.AffineCoupling(d, hidden=(16,)), fk.Reverse(d), fk.AffineCoupling(d, hidden=(16,))])
+
+
+# name -> (factory(features) -> transform, parameter std, feature sizes to test)
+REGISTRY: dict[str, tuple[Callable[[int], fk.Transform], float]] = {
+    "Affine": (lambda d: fk.Affine(d), 0.5),
+    "Planar": (lambda d: fk.Planar(d), 1.0),
+    "Radial": (lambda d: fk.Radial(d), 1.0),
+    "AdditiveCoupling": (lambda d: fk.AdditiveCoupling(d, hidden=(16, 16)), 0.5),
+    "AffineCoupling": (lambda d: fk.AffineCoupling(d, hidden=(16, 16)), 0.5),
+    "AffineCoupling-alternating": (lambda d: fk.AffineCoupling(d, mask=fk.alternating_mask(d), hidden=(16,)), 0.5),
+    "Permute": (lambda d: fk.Permute(d, seed=3), 0.0),
+    "Reverse": (lambda d: fk.Reverse(d), 0.0),
+    "Compose(couplings)": (_coupling_stack, 0.3),
+    "Inverse(Planar)": (lambda d: fk.Inverse(fk.Planar(d)), 1.0),
+    "Compose(planar, radial)": (lambda d: fk.Compose([fk.Planar(d), fk.Radial(d), fk.Planar(d)]), 0.8),
+}
+
+
+def make(name: str, features: int = 2, dtype: torch.dtype = torch.float32, seed: int = 0) -> fk.Transform:
+    factory, std = REGISTRY[name]
+    t = factory(features)
+    if std > 0:
+        randomize(t, std, seed)
+    return t.to(dtype)
