@@ -16,6 +16,7 @@ log-density by the change of variables formula
 log-dets against autograd Jacobians in float64, densities integrating to 1).
 """
 
+from . import data, grid, viz
 from .base import Compose, Inverse, Transform
 from .checks import CheckError, CheckReport, check
 from .coupling import AdditiveCoupling, AffineCoupling, Coupling, alternating_mask, split_mask
@@ -26,6 +27,7 @@ from .nets import MLP
 from .permutation import Permute, Reverse
 from .planar import Planar
 from .radial import Radial
+from .training import History, fit, fit_reverse_kl
 
 __version__ = "0.1.0"
 
@@ -37,4 +39,6 @@ __all__ = [
     "Coupling", "AdditiveCoupling", "AffineCoupling", "split_mask", "alternating_mask",
     "Permute", "Reverse", "MLP",
     "check", "CheckReport", "CheckError",
+    "fit", "fit_reverse_kl", "History",
+    "data", "grid", "viz",
 ]

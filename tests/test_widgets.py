@@ -1,0 +1,314 @@
+"""The slider explorers of flowkit.widgets, headless (Agg backend, no browser)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+pytest.importorskip("ipywidgets")
+
+from flowkit import widgets  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _keep_threads():
+    """Explorers set torch's thread count (process-wide); restore it for the other tests."""
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def make():
+    made = []
+
+    def _make(factory, **kwargs):
+        ex = factory(**kwargs)
+        made.append(ex)
+        return ex
+
+    yield _make
+    for ex in made:
+        ex.close()
+
+
+def _image_integral(ex) -> float:
+    img = ex.artists["density"]
+    arr = np.asarray(img.get_array(), dtype=np.float64)
+    x0, x1, y0, y1 = img.get_extent()
+    return float(arr.sum() * (x1 - x0) * (y1 - y0) / arr.size)
+
+
+def _shoelace(xy: np.ndarray) -> float:
+    x, y = xy[:, 0], xy[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y)))
+
+
+# -- the common Explorer contract ----------------------------------------------------------------
+FACTORIES = {
+    "change_of_variables_1d": widgets.change_of_variables_1d,
+    "linear_map_2d": widgets.linear_map_2d,
+    "planar_explorer": widgets.planar_explorer,
+    "radial_explorer": widgets.radial_explorer,
+    "coupling_explorer": widgets.coupling_explorer,
+}
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_explorer_contract(name, make):
+    import ipywidgets as W
+    from matplotlib.figure import Figure
+
+    ex = make(FACTORIES[name])
+    assert isinstance(ex, widgets.Explorer)
+    assert isinstance(ex.fig, Figure)
+    assert ex.sliders and all(isinstance(s, W.FloatSlider) for s in ex.sliders.values())
+    assert ex.artists
+    # Under Agg the canvas is not a widget, so .widget holds only the sliders.
+    assert isinstance(ex.widget, W.Box)
+    assert set(ex.widget.children) == set(ex.sliders.values())
+    ex._ipython_display_()  # outside a notebook IPython's display() prints the widget's repr
+    assert torch.get_num_threads() == 1
+    for ax in ex.fig.axes:
+        assert ax.get_title(), f"{name}: every axes needs a title"
+        assert ax.get_xlabel() and ax.get_ylabel(), f"{name}: every axes needs x/y labels"
+    for im in ex.fig.axes[0].images:
+        assert im.get_cmap().name == "viridis"
+    assert "update_ms" in ex.state and "values" in ex.state
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_unknown_slider_name_raises(name, make):
+    ex = make(FACTORIES[name])
+    with pytest.raises(ValueError) as err:
+        ex.update(nope=1.0)
+    msg = str(err.value)
+    assert "nope" in msg
+    for valid in ex.sliders:
+        assert valid in msg
+
+
+def test_update_redraws_once_and_in_place(make):
+    ex = make(widgets.planar_explorer)
+    calls = []
+    ex.fig.canvas.draw_idle = lambda *a, **k: calls.append(1)
+    image, scatter = ex.artists["density"], ex.artists["samples"]
+    n_axes_artists = [len(ax.get_children()) for ax in ex.fig.axes]
+    ex.update(u1=-0.5, w2=1.0, b=0.3)
+    assert calls == [1], "update() with several values must redraw once"
+    assert ex.artists["density"] is image and ex.artists["samples"] is scatter
+    assert [len(ax.get_children()) for ax in ex.fig.axes] == n_axes_artists, "no artists added"
+    assert ex.state["values"]["u1"] == -0.5 and ex.state["values"]["b"] == 0.3
+
+
+# -- 1. change of variables in 1-D ---------------------------------------------------------------
+def test_change_of_variables_1d(make):
+    ex = make(widgets.change_of_variables_1d)
+    line, hist = ex.artists["density"], ex.artists["hist"]
+    y0 = np.array(line.get_ydata(), copy=True)
+    h0 = np.array(hist.get_data().values, copy=True)
+    ex.sliders["skew"].value = -0.7  # the observer must fire
+    assert ex.sliders["skew"].value == -0.7
+    assert ex.state["values"]["skew"] == -0.7
+    assert not np.allclose(line.get_ydata(), y0)
+    assert not np.allclose(hist.get_data().values, h0)
+    assert abs(ex.state["integral"] - 1.0) < 1e-3
+    # The formula density matches an independent evaluation: p_z(f⁻¹(x)) |df⁻¹/dx| by finite differences.
+    skew, tail, scale = (ex.state["values"][k] for k in ("skew", "tail", "scale"))
+    x = np.asarray(line.get_xdata())
+    inv = lambda x: np.sinh(tail * np.arcsinh(x / scale) - skew)  # noqa: E731
+    h = 1e-5
+    expected = np.exp(-0.5 * inv(x) ** 2) / math.sqrt(2 * math.pi) * (inv(x + h) - inv(x - h)) / (2 * h)
+    np.testing.assert_allclose(line.get_ydata(), expected, rtol=1e-5, atol=1e-8)
+    # The histogram (normalised by all samples) agrees with the formula within sampling noise.
+    edges = np.asarray(hist.get_data().edges)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    formula = np.interp(centres, x, line.get_ydata())
+    assert np.abs(np.asarray(hist.get_data().values) - formula).max() < 0.05
+    ex.update(tail=1.7, scale=0.6)
+    assert abs(ex.state["integral"] - 1.0) < 1e-3
+
+
+# -- 2. linear maps ------------------------------------------------------------------------------
+def test_linear_map_area_is_abs_det(make):
+    ex = make(widgets.linear_map_2d)
+    poly, scatter = ex.artists["square"], ex.artists["samples"]
+    xy0 = np.array(poly.get_xy(), copy=True)
+    off0 = np.array(scatter.get_offsets(), copy=True)
+    ex.sliders["a"].value = -1.5
+    assert ex.sliders["a"].value == -1.5
+    assert not np.allclose(poly.get_xy(), xy0)
+    assert not np.allclose(scatter.get_offsets(), off0)
+    A = np.array(ex.state["matrix"])
+    assert ex.state["det"] == pytest.approx(np.linalg.det(A))
+    assert _shoelace(np.asarray(poly.get_xy())) == pytest.approx(abs(np.linalg.det(A)), rel=1e-9)
+    assert ex.state["area"] == pytest.approx(abs(ex.state["det"]), rel=1e-9)
+    assert ex.state["det"] < 0  # orientation flipped, area still |det|
+    assert abs(ex.state["integral"] - 1.0) < 1e-2
+    assert abs(_image_integral(ex) - ex.state["integral"]) < 1e-6
+    # The samples are A z for the same fixed base samples: doubling A doubles every offset.
+    before = np.array(scatter.get_offsets(), copy=True)
+    v = ex.state["values"]
+    ex.update(**{k: 0.5 * x for k, x in v.items()})
+    np.testing.assert_allclose(scatter.get_offsets(), 0.5 * before, rtol=1e-6, atol=1e-9)
+    assert ex.state["area"] == pytest.approx(0.25 * abs(np.linalg.det(A)), rel=1e-9)
+
+
+def test_linear_map_not_invertible(make):
+    ex = make(widgets.linear_map_2d)
+    ex.update(a=1.0, b=1.0, c=0.5, d=0.5)  # det = 0
+    assert ex.state["invertible"] is False
+    assert ex.state["det"] == pytest.approx(0.0, abs=1e-12)
+    assert ex.state["area"] == pytest.approx(0.0, abs=1e-12)
+    assert "not invertible: the density is undefined" in ex.artists["text"].get_text()
+    assert math.isnan(ex.state["integral"]) and ex.state["logdet"] == -math.inf
+    assert np.all(np.asarray(ex.artists["density"].get_array()) == 0)
+    ex.fig.canvas.draw()  # renders without error
+    ex.sliders["b"].value = 0.0  # and recovers
+    assert ex.state["invertible"] is True
+    assert "not invertible" not in ex.artists["text"].get_text()
+    assert abs(ex.state["integral"] - 1.0) < 1e-2
+
+
+# -- 3. planar -----------------------------------------------------------------------------------
+def test_planar_explorer(make):
+    ex = make(widgets.planar_explorer)
+    img0 = np.array(ex.artists["density"].get_array(), copy=True)
+    off0 = np.array(ex.artists["samples"].get_offsets(), copy=True)
+    line0 = np.array(ex.artists["line"].get_xydata(), copy=True)
+    ex.sliders["w1"].value = 1.0
+    assert ex.sliders["w1"].value == 1.0
+    ex.sliders["w2"].value = 1.5
+    assert ex.state["values"]["w2"] == 1.5
+    assert not np.allclose(ex.artists["density"].get_array(), img0)
+    assert not np.allclose(ex.artists["samples"].get_offsets(), off0)
+    assert not np.allclose(ex.artists["line"].get_xydata(), line0)
+    assert abs(ex.state["integral"] - 1.0) < 1e-2
+    assert abs(_image_integral(ex) - ex.state["integral"]) < 1e-4
+    assert ex.state["wu_hat"] > -1
+    # The state is the constrained û of the flowkit.Planar with these raw parameters.
+    from flowkit import Planar
+
+    p = Planar(2)
+    with torch.no_grad():
+        p.u.copy_(torch.tensor([ex.state["values"]["u1"], ex.state["values"]["u2"]]))
+        p.w.copy_(torch.tensor([1.0, 1.5]))
+        assert ex.state["wu_hat"] == pytest.approx(float(p.w @ p.u_hat()), abs=1e-6)
+    # A raw u that would break invertibility (wᵀu < -1) is constrained, density still integrates.
+    ex.update(u1=-0.6, u2=-0.3, b=0.5)  # wᵀu = -1.05
+    assert -1 < ex.state["wu_hat"] < 0
+    assert abs(ex.state["integral"] - 1.0) < 1e-2
+    # Points on wᵀx + b = 0 are fixed by the map: the plotted line satisfies the equation.
+    (x0, x1), (y0, y1) = ex.artists["line"].get_data()
+    for px, py in ((x0, y0), (x1, y1)):
+        assert 1.0 * px + 1.5 * py + 0.5 == pytest.approx(0.0, abs=1e-9)
+
+
+# -- 4. radial -----------------------------------------------------------------------------------
+def test_radial_explorer(make):
+    ex = make(widgets.radial_explorer)
+    img0 = np.array(ex.artists["density"].get_array(), copy=True)
+    off0 = np.array(ex.artists["samples"].get_offsets(), copy=True)
+    ex.sliders["beta"].value = -0.5
+    assert ex.sliders["beta"].value == -0.5
+    assert not np.allclose(ex.artists["density"].get_array(), img0)
+    assert not np.allclose(ex.artists["samples"].get_offsets(), off0)
+    assert ex.state["alpha"] == pytest.approx(1.0, abs=1e-5)
+    assert ex.state["beta"] == pytest.approx(-0.5, abs=1e-5)
+    assert abs(ex.state["integral"] - 1.0) < 1e-2
+    assert abs(_image_integral(ex) - ex.state["integral"]) < 1e-4
+    ex.sliders["z0_1"].value = -1.0
+    assert list(ex.artists["centre"].get_xdata()) == [-1.0]
+    # β below -α is clamped (slider shows the clamped value), never an exception.
+    ex.update(alpha=0.5, beta=-2.0)
+    assert ex.state["beta_clamped"] is True
+    assert ex.sliders["beta"].value == pytest.approx(-0.49)
+    assert ex.state["beta"] > -ex.state["alpha"]
+    assert "clamped" in ex.artists["text"].get_text()
+    assert np.isfinite(ex.state["integral"])
+
+
+# -- 5. coupling ---------------------------------------------------------------------------------
+def test_coupling_explorer(make):
+    ex = make(widgets.coupling_explorer)
+    img0 = np.array(ex.artists["density"].get_array(), copy=True)
+    off0 = np.array(ex.artists["samples"].get_offsets(), copy=True)
+    jac0 = np.array(ex.artists["jacobian"].get_array(), copy=True)
+    ex.sliders["s0"].value = -0.3
+    assert ex.sliders["s0"].value == -0.3
+    assert not np.allclose(ex.artists["density"].get_array(), img0)
+    assert not np.allclose(ex.artists["samples"].get_offsets(), off0)
+    assert not np.allclose(ex.artists["jacobian"].get_array(), jac0)
+    assert abs(ex.state["integral"] - 1.0) < 1e-2
+    assert abs(_image_integral(ex) - ex.state["integral"]) < 1e-4
+    J = np.array(ex.state["jacobian"])
+    assert J[0, 1] == 0.0 and J[0, 0] == 1.0  # lower-triangular, x1 = z1
+    assert ex.state["det"] == pytest.approx(math.exp(ex.state["logdet"]), rel=1e-9)
+    # Closed form at the probe: s = s0 + s1 tanh(z1), ∂x2/∂z1 = z2 e^s s1 (1 - tanh²) + t1 cos(z1).
+    v = ex.state["values"]
+    z1, z2 = widgets._PROBE
+    s = v["s0"] + v["s1"] * math.tanh(z1)
+    assert J[1, 1] == pytest.approx(math.exp(s), rel=1e-6)
+    assert J[1, 0] == pytest.approx(z2 * math.exp(s) * v["s1"] * (1 - math.tanh(z1) ** 2)
+                                    + v["t1"] * math.cos(z1), rel=1e-6)
+
+
+def test_hand_coupling_is_an_exact_flowkit_transform():
+    from flowkit import check
+
+    t = widgets.HandCoupling().double()
+    with torch.no_grad():
+        t.theta.copy_(torch.tensor([0.3, -0.7, 0.5, 1.2]))
+    x = torch.randn(16, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    report = check(t, x, integrate=False)
+    assert report.passed, str(report)
+
+
+def test_ipympl_layout_includes_the_canvas():
+    """Under ipympl (%matplotlib widget) .widget is the sliders plus the canvas widget."""
+    # Not importorskip: importing ipympl switches this process's matplotlib backend to ipympl.
+    if importlib.util.find_spec("ipympl") is None:
+        pytest.skip("ipympl not installed")
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from flowkit import widgets\n"
+        "ex = widgets.radial_explorer()\n"
+        "c = ex.fig.canvas\n"
+        "assert type(c).__module__.startswith('ipympl'), type(c)\n"
+        "assert ex.widget.children[-1] is c\n"
+        "assert c.header_visible is False\n"
+        "ex.update(beta=-0.5)\n"
+        "assert abs(ex.state['integral'] - 1) < 1e-2\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "MPLBACKEND": "module://ipympl.backend_nbagg"}
+    res = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0 and "ok" in res.stdout, res.stderr
+
+
+# -- the latency benchmark (smoke: runs, prints the table; no timing assertion) -------------------
+def test_widget_latency_smoke(capsys):
+    spec = importlib.util.spec_from_file_location("widget_latency", ROOT / "benchmarks" / "widget_latency.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rc = mod.main(["--smoke"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    for name in FACTORIES:
+        assert name in out
+    assert "median" in out and "torch threads" in out
