@@ -1,0 +1,76 @@
+# flowkit course — setup and test plumbing.
+#
+#   make lab    create .venv if needed, then start JupyterLab on notebooks/
+#   make test   create .venv if needed, then run the test suite (+ notebooks)
+#
+# Run `make help` for all targets.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.stamp
+
+# Interpreter used to create .venv: python3.11, else python3 if it is 3.11.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell command -v python3.11 2>/dev/null || \
+            { python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v python3; })
+endif
+
+# torch on one thread is much faster on small (2-core) machines; override with
+# `make lab OMP_NUM_THREADS=4` or in the environment.
+OMP_NUM_THREADS ?= 1
+export OMP_NUM_THREADS
+
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+
+# ---- tests ------------------------------------------------------------------
+NOTEBOOKS   := $(shell find notebooks -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
+NBVAL_ARGS  ?= --nbval-lax --nbval-cell-timeout=300
+# PYTEST_ARGS holds the defaults; add options with e.g. `make test PYTEST_EXTRA="-k flows -x"`.
+PYTEST_ARGS  ?= -p no:cacheprovider -n 2 --dist loadfile
+PYTEST_EXTRA ?=
+TEST_PATHS   ?= tests $(if $(NOTEBOOKS),notebooks $(NBVAL_ARGS))
+
+# ---- lab --------------------------------------------------------------------
+LAB_ARGS  ?=
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+.PHONY: help venv env lab test lock clean distclean
+
+help:  ## show this help
+	@echo "flowkit course targets:"
+	@grep -E '^[a-z][a-z ]*:.*## ' $(MAKEFILE_LIST) | \
+	    sed -E 's/^([a-z][a-z ]*):.*## (.*)/\1\t\2/' | \
+	    while IFS=$$'\t' read -r t d; do printf '  make %-12s %s\n' "$$t" "$$d"; done
+
+venv env: $(STAMP)  ## create/update .venv from requirements.lock
+
+$(STAMP): requirements.lock pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+	    echo "error: need python3.11 (or python3 being 3.11) to create $(VENV)" >&2; exit 1; fi
+	@if [ -x $(BIN)/python ] && ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then \
+	    echo "$(VENV) is not a Python 3.11 venv; recreating it"; rm -rf $(VENV); fi
+	@if [ ! -x $(BIN)/python ]; then \
+	    echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); fi
+	$(PIP) install -r requirements.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
+	@touch $@
+
+lab: $(STAMP)  ## start JupyterLab on notebooks/ (extra options: LAB_ARGS=...)
+	@mkdir -p notebooks
+	exec $(BIN)/jupyter lab notebooks/ --ip=127.0.0.1 $(ROOT_FLAG) $(LAB_ARGS)
+
+test: $(STAMP)  ## run tests (and notebooks via nbval); add options with PYTEST_EXTRA=...
+	FLOWKIT_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest $(PYTEST_ARGS) $(PYTEST_EXTRA) $(TEST_PATHS)
+
+lock:  ## regenerate requirements.lock from requirements.in (fresh throwaway venv)
+	bash tools/lock.sh $(PYTHON)
+
+clean:  ## remove caches and build artifacts (keeps .venv)
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name .pytest_cache -o -name .ipynb_checkpoints \) -type d -print0 | xargs -0r rm -rf
+	rm -rf build dist *.egg-info
+
+distclean: clean  ## also remove .venv
+	rm -rf $(VENV)
