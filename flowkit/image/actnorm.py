@@ -1,0 +1,101 @@
+r"""Activation normalization (Kingma & Dhariwal, 2018, Glow, Sec. 3.1).
+
+A per-channel affine map with learnable ``bias`` :math:`b_c` and ``log_scale`` :math:`s_c`,
+applied to inputs of shape ``(B, C, H, W)`` (any number of trailing spatial dims; none
+for ``(B, C)``), with :math:`HW` the number of spatial positions:
+
+* forward (z → x, generative): :math:`x_{c,h,w} = z_{c,h,w}\,e^{s_c} + b_c`,
+  :math:`\log|\det J| = HW \sum_c s_c`;
+* inverse (x → z, normalizing): :math:`z_{c,h,w} = (x_{c,h,w} - b_c)\,e^{-s_c}`,
+  :math:`\log|\det J| = -HW \sum_c s_c`.
+
+**Data-dependent initialisation.** The first batch seen *in training mode* sets the
+parameters: through ``inverse`` (maximum-likelihood training) so that the inverse output
+has per-channel mean 0 and standard deviation 1 on that batch — :math:`b_c = \bar x_c`,
+:math:`s_c = \log(\mathrm{std}_c(x) + \epsilon)` — and through ``forward`` (e.g. reverse-KL
+training, where activations flow z → x) so that the *forward* output is standardised —
+:math:`s_c = -\log(\mathrm{std}_c(z) + \epsilon)`, :math:`b_c = -\bar z_c e^{s_c}`.
+The flag ``initialized`` is a registered (persistent) buffer, so it is part of
+``state_dict()``: a saved and reloaded model is not re-initialised. In eval mode an
+uninitialised ActNorm is simply the identity (its starting parameters).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..base import Transform
+from ._shapes import positive_int
+
+__all__ = ["ActNorm"]
+
+
+class ActNorm(Transform):
+    """Per-channel affine layer with data-dependent initialisation (Glow's actnorm).
+
+    Args:
+        num_channels: ``C``, the size of dimension 1 of the inputs.
+        eps: added to the standard deviation at initialisation.
+    """
+
+    initialized: Tensor
+
+    def __init__(self, num_channels: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.num_channels = positive_int(num_channels, "num_channels", "ActNorm")
+        self.eps = float(eps)
+        self.bias = nn.Parameter(torch.zeros(num_channels))
+        self.log_scale = nn.Parameter(torch.zeros(num_channels))
+        self.register_buffer("initialized", torch.tensor(False))
+
+    def _view(self, p: Tensor, x: Tensor) -> Tensor:
+        if x.dim() < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"ActNorm: expected inputs of shape (batch, {self.num_channels}, ...), "
+                             f"got {tuple(x.shape)}")
+        return p.view(1, -1, *([1] * (x.dim() - 2)))
+
+    @staticmethod
+    def _stats(x: Tensor) -> tuple[Tensor, Tensor]:
+        flat = x.detach().transpose(0, 1).reshape(x.shape[1], -1)
+        return flat.mean(dim=1), flat.std(dim=1, unbiased=False)
+
+    @torch.no_grad()
+    def initialize(self, x: Tensor, direction: str = "inverse") -> None:
+        """Data-dependent init from the batch ``x`` (see the module docstring) and set ``initialized``."""
+        mean, std = self._stats(x)
+        if direction == "inverse":
+            self.bias.copy_(mean)
+            self.log_scale.copy_(torch.log(std + self.eps))
+        elif direction == "forward":
+            s = -torch.log(std + self.eps)
+            self.log_scale.copy_(s)
+            self.bias.copy_(-mean * torch.exp(s))
+        else:
+            raise ValueError(f"ActNorm.initialize: direction must be 'inverse' or 'forward', got {direction!r}")
+        self.initialized.fill_(True)
+
+    def _spatial(self, x: Tensor) -> int:
+        n = 1
+        for s in x.shape[2:]:
+            n *= s
+        return n
+
+    def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        if self.training and not bool(self.initialized):
+            self.initialize(z, "forward")
+        s, b = self._view(self.log_scale, z), self._view(self.bias, z)
+        x = z * torch.exp(s) + b
+        ld = (self._spatial(z) * self.log_scale.sum()).expand(z.shape[0])
+        return x, ld
+
+    def _inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        if self.training and not bool(self.initialized):
+            self.initialize(x, "inverse")
+        s, b = self._view(self.log_scale, x), self._view(self.bias, x)
+        z = (x - b) * torch.exp(-s)
+        ld = (-self._spatial(x) * self.log_scale.sum()).expand(x.shape[0])
+        return z, ld
+
+    def extra_repr(self) -> str:
+        return f"num_channels={self.num_channels}, initialized={bool(self.initialized)}"

@@ -1,0 +1,44 @@
+"""Binary masks for coupling layers on images (Dinh et al., 2017, RealNVP, Sec. 3.4).
+
+A mask is a boolean tensor of the event shape ``(C, H, W)``; ``True`` marks the
+entries that pass through a :class:`~flowkit.Coupling` unchanged and condition the
+others. Alternate ``flip`` between consecutive couplings so every entry gets transformed.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["checkerboard_mask", "channel_mask"]
+
+
+def _check_chw(C: int, H: int, W: int, where: str) -> None:
+    for name, v in (("C", C), ("H", H), ("W", W)):
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise ValueError(f"{where}: {name} must be a positive int, got {v!r}")
+
+
+def checkerboard_mask(C: int, H: int, W: int, flip: bool = False) -> Tensor:
+    """Spatial checkerboard: ``True`` where ``(h + w)`` is even (odd when ``flip``), same for every channel.
+
+    Needs ``H * W >= 2`` so that both colours occur.
+    """
+    _check_chw(C, H, W, "checkerboard_mask")
+    if H * W < 2:
+        raise ValueError(f"checkerboard_mask: a {H}x{W} image has only one pixel; use channel_mask")
+    hw = (torch.arange(H).view(H, 1) + torch.arange(W).view(1, W)) % 2 == 0
+    mask = hw.unsqueeze(0).expand(C, H, W).clone()
+    return ~mask if flip else mask
+
+
+def channel_mask(C: int, H: int, W: int, flip: bool = False) -> Tensor:
+    """Channel split: ``True`` on the first ``C // 2`` channels (the last ``C - C // 2`` when ``flip``).
+
+    Needs ``C >= 2``.
+    """
+    _check_chw(C, H, W, "channel_mask")
+    if C < 2:
+        raise ValueError(f"channel_mask: needs at least 2 channels, got C={C}; use checkerboard_mask")
+    mask = (torch.arange(C) < C // 2).view(C, 1, 1).expand(C, H, W).clone()
+    return ~mask if flip else mask
