@@ -16,7 +16,7 @@ log-density by the change of variables formula
 log-dets against autograd Jacobians in float64, densities integrating to 1).
 """
 
-from . import data, grid, viz
+from . import course, data, grid, viz
 from .base import Compose, Inverse, Transform
 from .checks import CheckError, CheckReport, check
 from .coupling import AdditiveCoupling, AffineCoupling, Coupling, alternating_mask, split_mask
@@ -40,5 +40,5 @@ __all__ = [
     "Permute", "Reverse", "MLP",
     "check", "CheckReport", "CheckError",
     "fit", "fit_reverse_kl", "History",
-    "data", "grid", "viz",
+    "course", "data", "grid", "viz",
 ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+
+from ._validation import module_dtype
 
 __all__ = ["Bounds", "grid_points", "evaluate_on_grid", "integrate_on_grid"]
 
@@ -60,9 +62,18 @@ def evaluate_on_grid(log_prob: Callable[[Tensor], Tensor], bounds: float | Seque
 
 
 def integrate_on_grid(log_prob: Callable[[Tensor], Tensor], bounds: float | Sequence[float] | Bounds = 4.0,
-                      resolution: int = 400, *, dtype: torch.dtype = torch.float64) -> float:
-    """Midpoint-rule integral of ``exp(log_prob)`` over the box (1.0 for a density holding all its mass there)."""
+                      resolution: int = 400, *, dtype: torch.dtype | None = None) -> float:
+    """Midpoint-rule integral of ``exp(log_prob)`` over the box (1.0 for a density holding all its mass there).
+
+    ``dtype`` of the grid points defaults to the dtype of the module ``log_prob`` is bound to
+    (e.g. ``flow.log_prob`` of a float32 flow gets float32 points), else float64. The sum is
+    always accumulated in float64.
+    """
+    if dtype is None:
+        owner = getattr(log_prob, "__self__", None)
+        dtype = (module_dtype(owner) if isinstance(owner, nn.Module) else None) or torch.float64
     pts, _, _, area = grid_points(bounds, resolution, dtype=dtype)
     with torch.no_grad():
-        total = sum(torch.exp(log_prob(pts[i:i + 65536])).sum().item() for i in range(0, pts.shape[0], 65536))
+        total = sum(torch.exp(log_prob(pts[i:i + 65536]).double()).sum().item()
+                    for i in range(0, pts.shape[0], 65536))
     return float(total * area)
