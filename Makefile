@@ -37,7 +37,7 @@ TEST_PATHS   ?= tests $(if $(NOTEBOOKS),notebooks $(NBVAL_ARGS))
 LAB_ARGS  ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help venv env lab test lock clean distclean
+.PHONY: help venv env lab test lock clean distclean images
 
 help:  ## show this help
 	@echo "flowkit course targets:"
@@ -74,3 +74,6 @@ clean:  ## remove caches and build artifacts (keeps .venv)
 
 distclean: clean  ## also remove .venv
 	rm -rf $(VENV)
+
+images: $(STAMP)  ## regenerate the README pictures under images/
+	MPLBACKEND=Agg $(BIN)/python images/make_images.py
