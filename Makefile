@@ -37,7 +37,7 @@ TEST_PATHS   ?= tests $(if $(NOTEBOOKS),notebooks $(NBVAL_ARGS))
 LAB_ARGS  ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help venv env lab test lock clean distclean images
+.PHONY: help venv env lab test lock clean distclean images bench
 
 help:  ## show this help
 	@echo "flowkit course targets:"
@@ -77,3 +77,20 @@ distclean: clean  ## also remove .venv
 
 images: $(STAMP)  ## regenerate the README pictures under images/
 	MPLBACKEND=Agg $(BIN)/python images/make_images.py
+
+# ---- benchmarks ---------------------------------------------------------------
+# The peers (nflows, normflows, zuko: the `bench` extra in pyproject.toml) go into .venv on
+# first use. torch is pinned to the installed build with a constraint, so pip never fetches
+# another torch (none of the peers asks for one; this keeps it that way).
+BENCH_STAMP := $(VENV)/.bench-stamp
+BENCH_ARGS  ?=
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["bench"]))' > $(VENV)/bench-requirements.txt
+	$(BIN)/python -c 'import torch; print("torch==" + torch.__version__)' > $(VENV)/bench-constraints.txt
+	$(PIP) install -r $(VENV)/bench-requirements.txt -c $(VENV)/bench-constraints.txt
+	@touch $@
+
+# Options: make bench BENCH_ARGS="--quick --only moons --threads 1,2 --out benchmarks/results/run.json"
+bench: $(STAMP) $(BENCH_STAMP)  ## run the benchmarks and print the tables
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
