@@ -77,8 +77,15 @@ class Coupling(Transform):
                              f"(it keeps {n_a} of {mask.numel()})")
         self.register_buffer("mask", mask)
         if self.vector:
-            self.register_buffer("idx_a", mask.nonzero().flatten())
-            self.register_buffer("idx_b", (~mask).nonzero().flatten())
+            idx_a, idx_b = mask.nonzero().flatten(), (~mask).nonzero().flatten()
+            self.register_buffer("idx_a", idx_a)
+            self.register_buffer("idx_b", idx_b)
+            # [z_a, z_b] -> original order; for a split mask (a block, then b) slices and cat suffice
+            self.register_buffer("_unsort", torch.argsort(torch.cat([idx_a, idx_b])), persistent=False)
+            self._split_at = len(idx_a) if bool(mask[: len(idx_a)].all()) else None
+            self._split_flip = None if self._split_at is not None else (
+                len(idx_b) if bool((~mask)[: len(idx_b)].all()) else None)
+
         if conditioner is None:
             if not self.vector:
                 raise ValueError(f"{type(self).__name__}: give a conditioner network for event shape {shape}")
@@ -92,23 +99,35 @@ class Coupling(Transform):
     def _params(self, z: Tensor) -> tuple[Tensor, Tensor | None]:
         """Returns ``(inputs_b, params)`` with params of shape ``(batch, n_params, *shape_b)``."""
         if self.vector:
-            za = z[:, self.idx_a]
+            za, zb = self._split(z)
             h = self.conditioner(za)
             expected = (z.shape[0], self.n_params * self._n_b)
             if tuple(h.shape) != expected:
                 raise ValueError(f"{type(self).__name__}: conditioner returned shape {tuple(h.shape)}, "
                                  f"expected {expected}")
-            return z[:, self.idx_b], h.view(z.shape[0], self.n_params, self._n_b)
+            return zb, h.view(z.shape[0], self.n_params, self._n_b)
         h = self.conditioner(z * self.mask)
         expected = (z.shape[0], self.n_params * z.shape[1], *z.shape[2:])
         if tuple(h.shape) != expected:
             raise ValueError(f"{type(self).__name__}: conditioner returned shape {tuple(h.shape)}, expected {expected}")
         return z, h.view(z.shape[0], self.n_params, *z.shape[1:])
 
+    def _split(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        """``(z_a, z_b)`` by slicing when the mask is a block split, else by gathering."""
+        if self._split_at is not None:
+            return z[:, : self._split_at], z[:, self._split_at:]
+        if self._split_flip is not None:
+            return z[:, self._split_flip:], z[:, : self._split_flip]
+        return z[:, self.idx_a], z[:, self.idx_b]
+
     def _combine(self, z: Tensor, new_b: Tensor, ld_elem: Tensor) -> tuple[Tensor, Tensor]:
         if self.vector:
-            out = z.clone()
-            out[:, self.idx_b] = new_b
+            if self._split_at is not None:
+                out = torch.cat([z[:, : self._split_at], new_b], dim=1)
+            elif self._split_flip is not None:
+                out = torch.cat([new_b, z[:, self._split_flip:]], dim=1)
+            else:
+                out = torch.cat([z[:, self.idx_a], new_b], dim=1)[:, self._unsort]
             return out, ld_elem.sum(dim=1)
         keep = self.mask
         out = torch.where(keep, z, new_b)

@@ -34,6 +34,7 @@ REGISTRY: dict[str, tuple[Callable[[int], fk.Transform], float]] = {
     "Radial": (lambda d: fk.Radial(d), 1.0),
     "AdditiveCoupling": (lambda d: fk.AdditiveCoupling(d, hidden=(16, 16)), 0.5),
     "AffineCoupling": (lambda d: fk.AffineCoupling(d, hidden=(16, 16)), 0.5),
+    "AffineCoupling-flipped": (lambda d: fk.AffineCoupling(d, mask=fk.split_mask(d, flip=True), hidden=(16,)), 0.5),
     "AffineCoupling-alternating": (lambda d: fk.AffineCoupling(d, mask=fk.alternating_mask(d), hidden=(16,)), 0.5),
     "Permute": (lambda d: fk.Permute(d, seed=3), 0.0),
     "Reverse": (lambda d: fk.Reverse(d), 0.0),
