@@ -90,9 +90,12 @@ class ImageFlow(Flow):
         y, log_q = self.dequantize(x_int, generator)
         return -self.log_prob(y) + log_q + self.num_dims * math.log(self.n_bins)
 
+    @torch.no_grad()
     def bits_per_dim(self, x_int: Tensor, *, n_samples: int = 1, importance_weighted: bool = False,
                      generator: torch.Generator | None = None, reduction: str = "mean") -> Tensor:
         r"""Bits per dimension of integer images (an upper bound, see :mod:`flowkit.image.bpd`).
+
+        An evaluation metric: computed without gradients (train on :meth:`nll`).
 
         Args:
             x_int: integer images ``(batch, C, H, W)`` with values in ``0..n_bins-1``.
