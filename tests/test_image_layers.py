@@ -552,3 +552,12 @@ def test_short_training_stays_finite_over_seeds(builder):
             s = m.sample(16, generator=g)
             assert torch.isfinite(s).all(), f"seed {seed}: non-finite sample"
     assert sum(last) < sum(first)  # it learns
+
+
+def test_builders_name_impossible_level_counts():
+    from flowkit.image import Glow, RealNVP
+
+    with pytest.raises(ValueError, match="n_levels=3 needs height and width divisible by 8, got 28×28"):
+        Glow((1, 28, 28), n_levels=3)
+    with pytest.raises(ValueError, match="n_levels=3 needs height and width divisible by 4"):
+        RealNVP((1, 6, 6), n_levels=3)

@@ -70,6 +70,12 @@ def _mask(shape: tuple[int, int, int], flip: bool, kind: str) -> torch.Tensor:
     return channel_mask(C, H, W, flip)
 
 
+def _check_divisible(H: int, W: int, factor: int, n_levels: int, who: str) -> None:
+    if H % factor or W % factor:
+        raise ValueError(f"{who}: n_levels={n_levels} needs height and width divisible by {factor}, "
+                         f"got {H}×{W}; use fewer levels")
+
+
 def RealNVP(shape: Sequence[int] = (1, 8, 8), n_levels: int = 2, n_couplings: int = 3, hidden: int = 32,
             n_blocks: int = 1, *, n_bins: int = 17, alpha: float = 0.05, actnorm: bool = True,
             dequantization: str | nn.Module = "uniform", seed: int | None = None) -> ImageFlow:
@@ -93,6 +99,7 @@ def RealNVP(shape: Sequence[int] = (1, 8, 8), n_levels: int = 2, n_couplings: in
     C, H, W = as_chw(shape, "RealNVP")
     positive_int(n_levels, "n_levels", "RealNVP")
     positive_int(n_couplings, "n_couplings", "RealNVP")
+    _check_divisible(H, W, 2 ** (n_levels - 1), n_levels, "RealNVP")
     with _seeded(seed):
         levels, splits = [], []
         cur = (C, H, W)
@@ -143,6 +150,7 @@ def Glow(shape: Sequence[int] = (1, 8, 8), n_levels: int = 2, n_steps: int = 4, 
     C, H, W = as_chw(shape, "Glow")
     positive_int(n_levels, "n_levels", "Glow")
     positive_int(n_steps, "n_steps", "Glow")
+    _check_divisible(H, W, 2 ** n_levels, n_levels, "Glow")
     with _seeded(seed):
         levels, splits = [], []
         cur = (C, H, W)
