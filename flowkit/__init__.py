@@ -16,7 +16,8 @@ log-density by the change of variables formula
 log-dets against autograd Jacobians in float64, densities integrating to 1).
 """
 
-from . import course, data, grid, viz
+from . import course, data, grid, metrics, viz
+from .autoregressive import MADE, MAF, MaskedAffineAutoregressive
 from .base import Compose, Inverse, Transform
 from .checks import CheckError, CheckReport, check
 from .coupling import AdditiveCoupling, AffineCoupling, Coupling, alternating_mask, split_mask
@@ -27,6 +28,7 @@ from .nets import MLP
 from .permutation import Permute, Reverse
 from .planar import Planar
 from .radial import Radial
+from .spline import RQSplineCoupling
 from .training import History, fit, fit_reverse_kl
 
 __version__ = "0.1.0"
@@ -40,5 +42,6 @@ __all__ = [
     "Permute", "Reverse", "MLP",
     "check", "CheckReport", "CheckError",
     "fit", "fit_reverse_kl", "History",
-    "course", "data", "grid", "viz",
+    "MADE", "MAF", "MaskedAffineAutoregressive", "RQSplineCoupling",
+    "course", "data", "grid", "metrics", "viz",
 ]

@@ -12,6 +12,8 @@ import torch
 from torch import nn
 
 import flowkit as fk
+from flowkit.autoregressive import MaskedAffineAutoregressive
+from flowkit.spline import RQSplineCoupling
 
 
 def randomize(module: nn.Module, std: float = 0.5, seed: int = 0) -> nn.Module:
@@ -41,6 +43,15 @@ REGISTRY: dict[str, tuple[Callable[[int], fk.Transform], float]] = {
     "Compose(couplings)": (_coupling_stack, 0.3),
     "Inverse(Planar)": (lambda d: fk.Inverse(fk.Planar(d)), 1.0),
     "Compose(planar, radial)": (lambda d: fk.Compose([fk.Planar(d), fk.Radial(d), fk.Planar(d)]), 0.8),
+    "MAF": (lambda d: MaskedAffineAutoregressive(d, hidden=(16, 16)), 0.5),
+    "MAF-reversed": (lambda d: MaskedAffineAutoregressive(d, hidden=(16,), reverse=True), 0.5),
+    "IAF=Inverse(MAF)": (lambda d: fk.Inverse(MaskedAffineAutoregressive(d, hidden=(16, 16))), 0.5),
+    # std 0.3: with 0.5 the raw spline parameters reach ~17, giving bins so steep that the
+    # density has spikes narrower than the integration grid and float32 inversion of the
+    # nearly flat bins loses ~1e-3 (conditioning, not a bug: float64 passes).
+    "RQSplineCoupling": (lambda d: RQSplineCoupling(d, hidden=(16, 16), n_bins=6), 0.3),
+    "RQSplineCoupling-alternating": (lambda d: RQSplineCoupling(d, mask=fk.alternating_mask(d), hidden=(16,),
+                                                                n_bins=5, bound=3.0), 0.3),
 }
 
 

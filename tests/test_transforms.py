@@ -46,7 +46,8 @@ def test_check_integrates_in_2d(name: str) -> None:
     assert report["density integrates to 1"].passed
 
 
-@pytest.mark.parametrize("name", ["AdditiveCoupling", "AffineCoupling", "AffineCoupling-flipped", "AffineCoupling-alternating"])
+@pytest.mark.parametrize("name", ["AdditiveCoupling", "AffineCoupling", "AffineCoupling-flipped", "AffineCoupling-alternating",
+                                  "RQSplineCoupling"])
 def test_coupling_jacobian_is_triangular(name: str) -> None:
     d = 6
     t = make(name, d, torch.float64)
