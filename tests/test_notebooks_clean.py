@@ -14,6 +14,8 @@ EXPECTED = [
     "01_flow_fundamentals.ipynb",
     "02_planar_and_radial_flows.ipynb",
     "03_coupling_layers.ipynb",
+    "04_realnvp.ipynb",
+    "05_glow.ipynb",
 ]
 
 
