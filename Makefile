@@ -94,3 +94,15 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 # Options: make bench BENCH_ARGS="--quick --only moons --threads 1,2 --out benchmarks/results/run.json"
 bench: $(STAMP) $(BENCH_STAMP)  ## run the benchmarks and print the tables
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# ---- exercises (nbgrader) ----------------------------------------------------------
+# Autograde a folder laid out as SUBMISSIONS/<student_id>/<assignment>/<notebook>.ipynb:
+# writes exercises/grades.csv, exercises/feedback/<student>/<assignment>/*.html and prints a
+# score table. Student code runs sandboxed when run as root (see exercises/README.md).
+#   make grade SUBMISSIONS=path/to/folder GRADE_ARGS="--timeout 30"
+SUBMISSIONS ?= tests/exercise_submissions/demo
+GRADE_ARGS  ?=
+.PHONY: grade
+
+grade: $(STAMP)  ## autograde SUBMISSIONS=<folder> (default: the demo) -> exercises/grades.csv + feedback
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python exercises/tools/grade.py "$(SUBMISSIONS)" $(GRADE_ARGS)
