@@ -85,7 +85,7 @@ def build_flowkit(D: int, n_layers: int, hidden: Sequence[int]) -> Model:
 class RefAffineCoupling(nn.Module):
     """Affine coupling with plain slicing: keeps ``x[:, :k]`` (or ``x[:, k:]`` when ``flip``)."""
 
-    def __init__(self, D: int, flip: bool, hidden: Sequence[int], bound: float = 3.0) -> None:
+    def __init__(self, D: int, flip: bool, hidden: Sequence[int], bound: float = 5.0) -> None:
         super().__init__()
         self.k, self.flip, self.bound = D // 2, flip, bound
         n_a = D - self.k if flip else self.k
@@ -202,8 +202,10 @@ def build_normflows(D: int, n_layers: int, hidden: Sequence[int]) -> Model:
         # "channel" split: z1 = first half conditions z2 = second half; 'swap' exchanges the halves
         net = nf.nets.MLP([D // 2, *hidden, D], init_zeros=True)
         flows.append(nf.flows.AffineCouplingBlock(net, scale=True, scale_map="exp", split_mode="channel"))
-        if k < n_layers - 1:
-            flows.append(nf.flows.Permute(D, mode="swap"))
+        # a swap after every block (the last included) keeps the data-side conditioning order the
+        # same as the other libraries' alternating masks: on two moons the order alone moved the
+        # test NLL after 2000 steps from 0.87 to 1.55 nats for the same flowkit model
+        flows.append(nf.flows.Permute(D, mode="swap"))
     model = nf.NormalizingFlow(nf.distributions.DiagGaussian(D, trainable=False), flows)
     return Model("normflows", model, model.log_prob, lambda n: model.sample(n)[0])
 

@@ -50,7 +50,9 @@ def _normalizing_order(layers: Sequence[Transform]) -> Compose:
 
 def _coupling(shape: tuple[int, int, int], mask: torch.Tensor, hidden: int, n_blocks: int) -> AffineCoupling:
     C = shape[0]
-    return AffineCoupling(shape, mask=mask, conditioner=ResNet(C, 2 * C, hidden=hidden, n_blocks=n_blocks))
+    # scale_bound=3 as in the shipped digits checkpoints (conv couplings on images need no wider bound)
+    return AffineCoupling(shape, mask=mask, conditioner=ResNet(C, 2 * C, hidden=hidden, n_blocks=n_blocks),
+                          scale_bound=3.0)
 
 
 def _dequantizer(dequantization: str | nn.Module, shape: tuple[int, int, int], hidden: int) -> nn.Module:
