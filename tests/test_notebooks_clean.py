@@ -16,6 +16,7 @@ EXPECTED = [
     "03_coupling_layers.ipynb",
     "04_realnvp.ipynb",
     "05_glow.ipynb",
+    "06_flow_evaluation.ipynb",
 ]
 
 
