@@ -13,14 +13,6 @@ from flowkit.autoregressive import MADE, MaskedAffineAutoregressive
 from registry import randomize
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread avoids contention on small shared machines."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _rank(order: torch.Tensor) -> torch.Tensor:
     r = torch.empty_like(order)

@@ -17,13 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CLF = ROOT / "checkpoints" / "digits_classifier.pt"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _randn(n: int, d: int, seed: int, dtype=torch.float64) -> torch.Tensor:
     return torch.randn(n, d, generator=torch.Generator().manual_seed(seed), dtype=dtype)
