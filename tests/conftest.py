@@ -13,3 +13,8 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+# The exercise fixtures are student submissions (some loop forever on purpose); tests/test_exercises.py
+# grades them, so nbval must not collect them as notebooks to run.
+collect_ignore = ["exercise_submissions"]

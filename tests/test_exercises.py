@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 EXERCISES = REPO / "exercises"
 TOOLS = EXERCISES / "tools"
 FIXTURES = Path(__file__).resolve().parent / "exercise_submissions"
-ASSIGNMENTS = {"01_fundamentals": 7, "02_planar": 6, "03_coupling": 9}
+ASSIGNMENTS = {"01_fundamentals": 7, "02_planar": 6, "03_coupling": 9, "04_realnvp": 5, "05_glow": 6,
+               "06_evaluation": 5}
 TIMEOUT = 10  # seconds per cell in the test run (the course default is 60)
 SANDBOXED = os.geteuid() == 0 and shutil.which("setpriv") is not None
 # The kernel hides the repository (hidden tests, solutions, fixtures) in a private mount
@@ -160,9 +161,15 @@ def test_wrong_submission_loses_exactly_that_question(graded):
     assert _lost(rows[("bob", "01_fundamentals")]) == {"ex2-tests"}
     assert float(rows[("bob", "03_coupling")]["score"]) == 7
     assert _lost(rows[("bob", "03_coupling")]) == {"ex1-tests"}
+    for a, score in (("04_realnvp", 3), ("05_glow", 3), ("06_evaluation", 3)):
+        assert float(rows[("bob", a)]["score"]) == score and _lost(rows[("bob", a)]) == {"ex1-tests"}, rows[("bob", a)]
+        assert not rows[("bob", a)]["flagged"]
     assert not rows[("bob", "01_fundamentals")]["flagged"]
     # the visible test told bob precisely what is wrong
     assert "off by a constant +0.6931 = log 2" in _outputs(_autograded(graded, "bob"), "ex2-tests")
+    assert "dequantization term" in _outputs(_autograded(graded, "bob", "04_realnvp"), "ex1-tests")
+    assert "H·W = 16 pixels" in _outputs(_autograded(graded, "bob", "05_glow"), "ex1-tests")
+    assert "ties (equal scores) count ½" in _outputs(_autograded(graded, "bob", "06_evaluation"), "ex1-tests")
 
 
 def test_demo_scores_and_table(graded):

@@ -64,7 +64,9 @@ def submission(release: nbformat.NotebookNode, assignment: str, changes: dict) -
             new = changes[gid]
             if new is DELETE:
                 continue
+            before = c.source
             c.source = new(c.source) if callable(new) else textwrap.dedent(new).strip("\n")
+            assert c.source != before, f"{assignment}/{gid}: the change did not apply"
         cells.append(c)
     nb.cells = cells
     return nb
@@ -75,6 +77,11 @@ WRONG_LOGDET = lambda src: src.replace(  # noqa: E731 - forward log-det off by l
     "return x, self.log_scale.sum().expand(z.shape[0])",
     "return x, (self.log_scale.sum() + math.log(2)).expand(z.shape[0])")
 NO_ABS = lambda src: src.replace("torch.log(torch.abs(torch.diagonal(", "torch.log((torch.diagonal(")  # noqa: E731
+NO_DEQUANT = lambda src: src.replace(  # noqa: E731 - bits/dim without the D·log K term
+    "return (nll_nats + num_dims * math.log(n_bins)) / (num_dims * math.log(2))",
+    "return nll_nats / (num_dims * math.log(2))")
+NO_HW = lambda src: src.replace("hw = z.shape[2] * z.shape[3]", "hw = 1")  # noqa: E731 - forgets the H·W pixels
+NO_TIES = lambda src: src.replace(" + 0.5 * (b == a).double()", "")  # noqa: E731 - ties count 0, not ½
 
 MALLORY_EX2 = '''
 import torch
@@ -173,10 +180,12 @@ while True:                                        # ... and caught if they get 
 '''
 
 A1, A2, A3 = "01_fundamentals", "02_planar", "03_coupling"
+A4, A5, A6 = "04_realnvp", "05_glow", "06_evaluation"
 STUDENTS = {
     "demo": {
-        "alice": {A1: {}, A2: {}, A3: {}},
-        "bob": {A1: {"ex2-solution": WRONG_LOGDET}, A3: {"ex1-solution": NO_ABS}},
+        "alice": {A1: {}, A2: {}, A3: {}, A4: {}, A5: {}, A6: {}},
+        "bob": {A1: {"ex2-solution": WRONG_LOGDET}, A3: {"ex1-solution": NO_ABS},
+                A4: {"ex1-solution": NO_DEQUANT}, A5: {"ex1-solution": NO_HW}, A6: {"ex1-solution": NO_TIES}},
         "mallory": {A1: {"ex2-solution": MALLORY_EX2}},
     },
     "cases": {

@@ -603,7 +603,417 @@ import matplotlib.pyplot as plt
     ])
 
 
-NOTEBOOKS = {"01_fundamentals": nb01, "02_planar": nb02, "03_coupling": nb03}
+# ==========================================================================================
+# 04 · RealNVP on images
+# ==========================================================================================
+def nb04():
+    return notebook([
+        intro("04 · Exercises: bits per dimension and the logit layer",
+              "Companion to `notebooks/04_realnvp.ipynb`. Two exercises, 5 points.", "intro"),
+        given(SETUP + '''
+import flowkit.image  # noqa: F401 - fk.image: the image layers
+''', "setup"),
+        md(r"""
+        ## Exercise 1 (2 points) — bits per dimension, with the dequantization term
+
+        Images with $K$ grey levels are dequantized, $y = (x + u)/K \in [0,1)^D$ with
+        $u \sim \mathcal U[0,1)^D$, and the flow models $y$. The $1/K$ scaling is a change of
+        variables too: it contributes $D\log K$ nats, so the negative log-likelihood of the
+        discrete image is bounded by $-\log p(y) + D\log K$, and in bits per dimension
+        $$\text{bpd} = \frac{-\log p(y) + D\log K}{D\log 2}.$$
+        Implement `bits_per_dim(nll_nats, num_dims, n_bins)` where `nll_nats` is $-\log p(y)$
+        (a float, or a tensor with one value per image — return the same kind).
+        *Known answer:* a model uniform on $[0,1)^D$ ($\log p \equiv 0$) has exactly $\log_2 K$ bits/dim.
+        """, "ex1-text"),
+        solution('''
+        def bits_per_dim(nll_nats, num_dims, n_bins):
+            """Bits/dim of K-level images from −log p(y) (nats) of the dequantized y = (x + u)/K."""
+            ### BEGIN SOLUTION
+            return (nll_nats + num_dims * math.log(n_bins)) / (num_dims * math.log(2))
+            ### END SOLUTION
+        ''', "ex1-solution"),
+        tests('''
+        nll = torch.tensor([-20.0, 35.5, 120.0], dtype=torch.float64)
+        got = bits_per_dim(nll, 64, 17)
+        assert isinstance(got, torch.Tensor) and got.shape == nll.shape, \\
+            "for a tensor of NLLs return a tensor of the same shape"
+        want = fk.image.bits_per_dim(nll, 64, n_bins=17)
+        hint = describe_offset(got, want, "bits/dim")
+        if hint is not None and torch.allclose(got.double(), nll / (64 * math.log(2))):
+            hint += ("\\nYou left out the dequantization term: the 1/K scaling adds D·log K nats "
+                     "(log₂ K = 4.087 bits/dim for K = 17).")
+        elif hint is not None and torch.allclose(got.double(), want * math.log(2)):
+            hint += "\\nThat is nats per dimension: divide by log 2 for bits."
+        assert hint is None, hint
+        print(f"✓ bits/dim {[round(v, 4) for v in got.tolist()]}")
+        ''', '''
+        for _K in (2, 17, 256):
+            for _D in (1, 64, 784):
+                _b = float(bits_per_dim(0.0, _D, _K))
+                assert abs(_b - _math.log2(_K)) < 1e-12, f"a uniform model (nll 0) has log2 K bits/dim, K={_K}, D={_D}"
+        _nll = _torch.tensor([-50.0, 0.0, 3.25, 800.0], dtype=_torch.float64)
+        for _D, _K in ((16, 4), (784, 256)):
+            _ref = [(v + _D * _math.log(_K)) / (_D * _math.log(2)) for v in _nll.tolist()]
+            assert _maxerr(bits_per_dim(_nll, _D, _K), _ref) < 1e-10, f"wrong for D={_D}, K={_K}"
+        ''', "ex1-tests", 2),
+        md(r"""
+        ## Exercise 2 (3 points) — the logit layer and its log-determinant
+
+        RealNVP models images in logit space. With $\lambda = \alpha + (1-2\alpha)\,x$, the
+        normalizing direction maps data $x \in [0,1]$ elementwise to
+        $y = \operatorname{logit}(\lambda) = \log\lambda - \log(1-\lambda)$.
+        Implement `logit_inverse(x, alpha)`: return `(y, log|det ∂y/∂x|)` for a batch `x` of any
+        shape `(batch, …)`, the log-det summed over every dimension but the batch (shape `(batch,)`).
+        The map is elementwise, so the Jacobian is diagonal: differentiate
+        $\operatorname{logit}(\alpha + (1-2\alpha)x)$ by hand. (The test compares with autograd
+        and with `flowkit.image.Logit`; do not use `Logit` in your answer.)
+        """, "ex2-text"),
+        solution('''
+        def logit_inverse(x, alpha=0.05):
+            """y = logit(α + (1 − 2α)x) elementwise, and log|det ∂y/∂x| per batch row."""
+            ### BEGIN SOLUTION
+            lam = alpha + (1 - 2 * alpha) * x
+            y = torch.log(lam) - torch.log1p(-lam)
+            ld = math.log(1 - 2 * alpha) - torch.log(lam) - torch.log1p(-lam)
+            return y, ld.reshape(x.shape[0], -1).sum(dim=1)
+            ### END SOLUTION
+        ''', "ex2-solution"),
+        tests('''
+        torch.manual_seed(0)
+        x = torch.rand(8, 1, 4, 4, dtype=torch.float64)
+        y, ld = logit_inverse(x, 0.05)
+        y_ref, ld_ref = fk.image.Logit((1, 4, 4), alpha=0.05).double().inverse(x)
+        assert y.shape == x.shape, f"y has shape {tuple(y.shape)}, expected {tuple(x.shape)}"
+        assert torch.allclose(y, y_ref, atol=1e-8), "y should be logit(α + (1 − 2α)x) = log λ − log(1 − λ)"
+        xg = x.clone().requires_grad_(True)
+        dy = torch.autograd.grad(logit_inverse(xg, 0.05)[0].sum(), xg)[0]   # diagonal of the Jacobian
+        ld_auto = torch.log(dy.abs()).reshape(8, -1).sum(dim=1)
+        hint = describe_offset(ld, ld_auto, "log-det")
+        assert hint is None, hint + ("\\nHint: dy/dx = (1 − 2α)·(1/λ + 1/(1 − λ)); sum its log over all "
+                                     "16 pixels (did you keep the log(1 − 2α) of every pixel?).")
+        assert torch.allclose(ld, ld_ref, atol=1e-8)
+        print("✓ logit_inverse matches autograd and flowkit.image.Logit")
+        ''', '''
+        _Lg = _il.import_module("flowkit.image.logit").Logit
+        _saved = _Lg._inverse
+        def _nope(*a, **k):
+            raise AssertionError("write the logit yourself, without flowkit.image.Logit")
+        _cases = [(0.01, (5, 3)), (0.05, (4, 2, 3, 3)), (0.2, (3, 7))]
+        _results = []
+        _Lg._inverse = _nope
+        try:
+            for _a, _shape in _cases:
+                _x = _torch.rand(*_shape, dtype=_torch.float64, generator=_torch.Generator().manual_seed(7)) * 0.98 + 0.01
+                _results.append((_a, _x, logit_inverse(_x, _a)))
+        finally:
+            _Lg._inverse = _saved
+        for _a, _x, (_y, _ld) in _results:
+            _lam = [_a + (1 - 2 * _a) * v for v in _floats(_x)]
+            _yref = [_math.log(l) - _math.log(1 - l) for l in _lam]
+            _per = [_math.log(1 - 2 * _a) - _math.log(l) - _math.log(1 - l) for l in _lam]
+            _n = len(_per) // _x.shape[0]
+            _ldref = [sum(_per[i * _n:(i + 1) * _n]) for i in range(_x.shape[0])]
+            assert tuple(_y.shape) == tuple(_x.shape), f"shape of y for x of shape {tuple(_x.shape)}"
+            assert _maxerr(_y, _yref) < 1e-9, f"wrong y for alpha={_a}"
+            assert _maxerr(_ld, _ldref) < 1e-8, f"wrong log-det for alpha={_a}, shape {tuple(_x.shape)}"
+        ''', "ex2-tests", 3),
+        md("""
+        ## Done
+
+        Run all cells once more (*Kernel → Restart & Run All*) and check every test cell prints ✓.
+        """, "outro"),
+    ])
+
+
+# ==========================================================================================
+# 05 · Glow
+# ==========================================================================================
+def nb05():
+    return notebook([
+        intro("05 · Exercises: ActNorm and the log-determinant of a 1×1 convolution",
+              "Companion to `notebooks/05_glow.ipynb`. Two exercises, 6 points.", "intro"),
+        given(SETUP + '''
+import flowkit.image  # noqa: F401 - fk.image: the image layers
+''', "setup"),
+        md(r"""
+        ## Exercise 1 (3 points) — ActNorm as an `fk.Transform`
+
+        ActNorm is a per-channel affine map on images `(batch, C, H, W)`: with learnable
+        `log_scale` $s_c$ and `bias` $b_c$, $x_{c,h,w} = z_{c,h,w}\,e^{s_c} + b_c$.
+        Complete `_forward` and `_inverse`, each returning `(output, log|det J|)` of its direction
+        (shape `(batch,)`). The Jacobian is diagonal — and each $e^{s_c}$ appears once per pixel,
+        so the log-det is $H\cdot W\sum_c s_c$. Read `H, W` from the input (no fixed image size);
+        do not use `flowkit.image.ActNorm`.
+        """, "ex1-text"),
+        solution('''
+        class MyActNorm(fk.Transform):
+            """x = z·exp(log_scale_c) + bias_c, per channel c of (batch, C, H, W) images."""
+
+            def __init__(self, num_channels):
+                super().__init__()
+                self.log_scale = torch.nn.Parameter(0.3 * torch.randn(num_channels))
+                self.bias = torch.nn.Parameter(torch.randn(num_channels))
+
+            def _forward(self, z):
+                ### BEGIN SOLUTION
+                s, b = self.log_scale.view(1, -1, 1, 1), self.bias.view(1, -1, 1, 1)
+                hw = z.shape[2] * z.shape[3]
+                return z * torch.exp(s) + b, (hw * self.log_scale.sum()).expand(z.shape[0])
+                ### END SOLUTION
+
+            def _inverse(self, x):
+                ### BEGIN SOLUTION
+                s, b = self.log_scale.view(1, -1, 1, 1), self.bias.view(1, -1, 1, 1)
+                hw = x.shape[2] * x.shape[3]
+                return (x - b) * torch.exp(-s), (-hw * self.log_scale.sum()).expand(x.shape[0])
+                ### END SOLUTION
+        ''', "ex1-solution"),
+        tests('''
+        torch.manual_seed(1)
+        T = MyActNorm(2)
+        z = torch.randn(16, 2, 4, 4)
+        x, ld = T.forward(z)
+        s, b = T.log_scale.detach(), T.bias.detach()
+        assert x.shape == z.shape, f"forward returned x of shape {tuple(x.shape)}, expected {tuple(z.shape)}"
+        assert torch.allclose(x, z * torch.exp(s).view(1, 2, 1, 1) + b.view(1, 2, 1, 1), atol=1e-5), \\
+            "forward(z) should be z·exp(log_scale_c) + bias_c, per channel (view the parameters as (1, C, 1, 1))"
+        hint = describe_offset(ld, (16 * s.sum()).expand(16), "forward log-det")
+        assert hint is None, hint + "\\nHint: every one of the H·W = 16 pixels of channel c is scaled by exp(s_c)."
+        _, ld_inv = T.inverse(x)
+        hint = describe_offset(ld_inv, (-16 * s.sum()).expand(16), "inverse log-det")
+        assert hint is None, hint
+        run_check(T, z)
+        ''', '''
+        _An = _il.import_module("flowkit.image.actnorm").ActNorm
+        _saved = (_An._forward, _An._inverse)
+        def _nope(*a, **k):
+            raise AssertionError("write ActNorm yourself, without flowkit.image.ActNorm")
+        _An._forward = _An._inverse = _nope
+        try:
+            for _C, _H, _W in ((1, 3, 5), (3, 2, 2), (4, 4, 4)):
+                _torch.manual_seed(_C)
+                _T = MyActNorm(_C).double()
+                _z = _torch.randn(6, _C, _H, _W, dtype=_torch.float64)
+                _ls, _b = _T.log_scale.detach(), _T.bias.detach()
+                _x, _ld = _T.forward(_z)
+                assert _maxerr(_x, _z * _torch.exp(_ls).view(1, -1, 1, 1) + _b.view(1, -1, 1, 1)) < 1e-10
+                assert _maxerr(_ld, [_H * _W * sum(_floats(_ls))] * 6) < 1e-9, f"log-det wrong for a {_H}x{_W} image"
+                _zb, _ldi = _T.inverse(_x)
+                assert _maxerr(_zb, _z) < 1e-10 and _maxerr(_ldi, [-_H * _W * sum(_floats(_ls))] * 6) < 1e-9
+                _check(_T, _z, integrate=False)
+        finally:
+            _An._forward, _An._inverse = _saved
+        ''', "ex1-tests", 3),
+        md(r"""
+        ## Exercise 2 (3 points) — log|det| of a 1×1 convolution from an LU factorisation
+
+        An invertible 1×1 convolution with weight $W \in \mathbb R^{C\times C}$ applies $W$ to the
+        channel vector of every pixel, so $\log|\det J| = H\cdot W\cdot\log|\det W|$. Glow factors
+        $W = PLU$ ($P$ a permutation, $L$ unit lower-triangular, $U$ upper-triangular with diagonal
+        $s$): then $\log|\det W| = \sum_i \log|s_i|$ in $O(C)$ (03, Exercise 1).
+        Implement `conv1x1_log_abs_det(weight, height, width)` with `torch.linalg.lu` and the
+        diagonal of $U$ — **without** a determinant routine. Return a 0-d tensor.
+        """, "ex2-text"),
+        solution('''
+        def conv1x1_log_abs_det(weight, height, width):
+            """log|det J| of a 1×1 convolution with the (C, C) `weight` on height × width images."""
+            ### BEGIN SOLUTION
+            P, L, U = torch.linalg.lu(weight)
+            return height * width * torch.log(torch.abs(torch.diagonal(U))).sum()
+            ### END SOLUTION
+        ''', "ex2-solution"),
+        tests('''
+        torch.manual_seed(2)
+        Wm = torch.randn(4, 4, dtype=torch.float64)
+        got = conv1x1_log_abs_det(Wm, 3, 5)
+        want = 15 * torch.linalg.slogdet(Wm)[1]
+        hint = describe_offset(got, want, "log|det|")
+        if hint is not None and abs(float(got) - float(want) / 15) < 1e-6:
+            hint += "\\nMultiply by H·W: the same C×C matrix acts on every pixel."
+        assert hint is None, hint
+        conv = fk.image.InvConv1x1(4, lu=True).double()
+        z = torch.randn(2, 4, 3, 5, dtype=torch.float64)
+        ld_layer = conv.forward(z)[1][0]
+        hint = describe_offset(conv1x1_log_abs_det(conv.weight_matrix().detach(), 3, 5), ld_layer, "log|det|")
+        assert hint is None, "compared with fk.image.InvConv1x1: " + hint
+        print(f"✓ H·W·log|det W| = {float(got):.4f}, and it matches fk.image.InvConv1x1")
+        ''', '''
+        _torch.manual_seed(5)
+        _mats = [_torch.randn(_c, _c, dtype=_torch.float64) for _c in (1, 3, 6)]
+        _mats.append(_torch.tensor([[0.0, 2.0], [-3.0, 0.5]], dtype=_torch.float64))   # needs pivoting
+        _mats.append(-_torch.eye(3, dtype=_torch.float64) * 0.5)                           # negative det
+        _refs = [float(_torch.linalg.slogdet(_m)[1]) for _m in _mats]
+        _saved = (_torch.linalg.slogdet, _torch.linalg.det, _torch.det, _torch.logdet, _torch.slogdet)
+        def _nope(*a, **k):
+            raise AssertionError("use the LU factors, not a determinant routine")
+        _got = []
+        _torch.linalg.slogdet = _torch.linalg.det = _torch.det = _torch.logdet = _torch.slogdet = _nope
+        try:
+            for _m in _mats:
+                _got.append(conv1x1_log_abs_det(_m, 4, 7))
+        finally:
+            (_torch.linalg.slogdet, _torch.linalg.det, _torch.det, _torch.logdet, _torch.slogdet) = _saved
+        for _g, _r in zip(_got, _refs, strict=True):
+            assert _maxerr(_g, [28 * _r]) < 1e-8, f"got {_floats(_g)}, expected {28 * _r}"
+        ''', "ex2-tests", 3),
+        md("""
+        ## Done
+
+        Run all cells once more (*Kernel → Restart & Run All*) and check every test cell prints ✓.
+        """, "outro"),
+    ])
+
+
+# ==========================================================================================
+# 06 · evaluation
+# ==========================================================================================
+def nb06():
+    return notebook([
+        intro("06 · Exercises: AUROC and a two-sample test",
+              "Companion to `notebooks/06_flow_evaluation.ipynb`. Two exercises, 5 points.", "intro"),
+        given(SETUP, "setup"),
+        md(r"""
+        ## Exercise 1 (2 points) — AUROC by the rank (Mann–Whitney) formula
+
+        For anomaly detection a flow gives each input a score (e.g. its NLL; higher = more
+        anomalous). The area under the ROC curve is the probability that a random
+        out-of-distribution input scores higher than a random in-distribution one, **ties
+        counting ½**:
+        $$\text{AUROC} = \frac{1}{n_\text{in} n_\text{out}}\sum_{i,j}\Big(\mathbb 1[s^\text{out}_j > s^\text{in}_i]
+        + \tfrac12\,\mathbb 1[s^\text{out}_j = s^\text{in}_i]\Big)$$
+        (the Mann–Whitney $U$ statistic over $n_\text{in} n_\text{out}$; it equals the rank-sum formula).
+        Implement `auroc(scores_in, scores_out)` for 1-D tensors; return a Python float. Do not call
+        `fk.metrics.auroc` (the test compares with it).
+        """, "ex1-text"),
+        solution('''
+        def auroc(scores_in, scores_out):
+            """P(s_out > s_in) + ½·P(s_out = s_in), as a float."""
+            ### BEGIN SOLUTION
+            a = torch.as_tensor(scores_in, dtype=torch.float64).reshape(1, -1)
+            b = torch.as_tensor(scores_out, dtype=torch.float64).reshape(-1, 1)
+            return float(((b > a).double() + 0.5 * (b == a).double()).mean())
+            ### END SOLUTION
+        ''', "ex1-solution"),
+        tests('''
+        s_in = torch.tensor([0.0, 1.0, 1.0, 2.0, 3.0])
+        s_out = torch.tensor([1.0, 2.0, 3.0, 3.0, 4.0, 5.0])
+        got = auroc(s_in, s_out)
+        assert isinstance(got, float), f"return a Python float, got {type(got).__name__}"
+        want = fk.metrics.auroc(s_in, s_out)
+        strict = float((s_out[:, None] > s_in[None, :]).double().mean())
+        if abs(got - want) > 1e-9 and abs(got - strict) < 1e-9:
+            raise AssertionError(f"got {got:.4f}, expected {want:.4f}: ties (equal scores) count ½")
+        assert abs(got - want) < 1e-9, f"got {got:.4f}, expected {want:.4f} (fk.metrics.auroc)"
+        torch.manual_seed(0)
+        a, b = torch.randn(300), torch.randn(200) + 1.0
+        assert abs(auroc(a, b) - fk.metrics.auroc(a, b)) < 1e-9, "wrong for continuous scores"
+        assert abs(auroc(b, a) - (1 - fk.metrics.auroc(a, b))) < 1e-9, "swapping in and out gives 1 − AUROC"
+        print(f"✓ AUROC {got:.4f} with ties, {auroc(a, b):.4f} for N(0,1) vs N(1,1)")
+        ''', '''
+        _M = _il.import_module("flowkit.metrics")
+        _saved = _M.auroc
+        def _nope(*a, **k):
+            raise AssertionError("compute the AUROC yourself, not with fk.metrics.auroc")
+        _si = _torch.randint(0, 6, (7,), generator=_torch.Generator().manual_seed(1)).double()
+        _so = _torch.randint(2, 9, (11,), generator=_torch.Generator().manual_seed(2)).double()
+        _ref = sum((o > i) + 0.5 * (o == i) for i in _si.tolist() for o in _so.tolist()) / (7 * 11)
+        _M.auroc = _nope
+        try:
+            _r = [auroc(_torch.tensor([0.0, 1.0]), _torch.tensor([2.0, 3.0, 4.0])),
+                  auroc(_torch.tensor([2.0, 3.0, 4.0]), _torch.tensor([0.0, 1.0])),
+                  auroc(_torch.ones(4), _torch.ones(9)),
+                  auroc(_si, _so)]
+        finally:
+            _M.auroc = _saved
+        assert all(isinstance(v, float) for v in _r), "return Python floats"
+        assert _maxerr(_r, [1.0, 0.0, 0.5, _ref]) < 1e-12, f"got {_r}"
+        ''', "ex1-tests", 2),
+        md(r"""
+        ## Exercise 2 (3 points) — the MMD two-sample statistic, and a decision
+
+        Samples that look right in 2-D can still come from the wrong distribution. The unbiased
+        squared maximum mean discrepancy with the Gaussian kernel
+        $k(a, b) = \exp(-\|a-b\|^2 / 2\sigma^2)$ is
+        $$\widehat{\mathrm{MMD}}^2 = \frac{1}{n(n-1)}\sum_{i\ne j} k(x_i, x_j)
+        + \frac{1}{m(m-1)}\sum_{i\ne j} k(y_i, y_j) - \frac{2}{nm}\sum_{i,j} k(x_i, y_j).$$
+        1. `mmd2(x, y, sigma)` for `(n, D)` and `(m, D)` tensors: return it as a float (leave out the
+           $i = j$ terms; do not call `fk.metrics.mmd`).
+        2. `same_distribution(x, y, alpha=0.05)`: run `fk.metrics.mmd_test(x, y, seed=0)` (a
+           permutation test, default bandwidths) and return `True` (a `bool`) when its p-value is
+           above `alpha` — no evidence that the distributions differ — else `False`.
+        """, "ex2-text"),
+        solution('''
+        def mmd2(x, y, sigma):
+            """Unbiased MMD² between the samples x (n, D) and y (m, D), Gaussian kernel of width sigma."""
+            ### BEGIN SOLUTION
+            x, y = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64)
+            n, m = x.shape[0], y.shape[0]
+            k = lambda a, b: torch.exp(-torch.cdist(a, b) ** 2 / (2 * sigma**2))
+            kxx, kyy, kxy = k(x, x), k(y, y), k(x, y)
+            return float((kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1))
+                         + (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1)) - 2 * kxy.mean())
+            ### END SOLUTION
+
+
+        def same_distribution(x, y, alpha=0.05):
+            """True when the MMD permutation test (seed 0) does not reject P_x = P_y at level alpha."""
+            ### BEGIN SOLUTION
+            return bool(fk.metrics.mmd_test(x, y, seed=0).p_value > alpha)
+            ### END SOLUTION
+        ''', "ex2-solution"),
+        tests('''
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(200, 2, generator=g)
+        y_same = torch.randn(200, 2, generator=g)
+        y_shift = torch.randn(200, 2, generator=g) + torch.tensor([0.7, 0.0])
+        for y, name in ((y_same, "identical"), (y_shift, "shifted")):
+            got, want = mmd2(x, y, 1.0), fk.metrics.mmd(x, y, bandwidths=1.0)
+            assert isinstance(got, float), f"return a Python float, got {type(got).__name__}"
+            if abs(got - want) > 1e-8:
+                raise AssertionError(f"{name} distributions: MMD² = {got:.6f}, expected {want:.6f}. Check the "
+                                     "kernel exp(−‖a−b‖²/2σ²) and leave out the i = j terms of the x–x and y–y sums.")
+        print(f"✓ MMD²: {mmd2(x, y_same, 1.0):+.5f} (identical) vs {mmd2(x, y_shift, 1.0):+.5f} (shifted)")
+        same, shifted = same_distribution(x, y_same), same_distribution(x, y_shift)
+        assert isinstance(same, bool) and isinstance(shifted, bool), "return a bool"
+        assert same, "two samples of N(0, I) should not be told apart (p-value above alpha)"
+        assert not shifted, "a shift of 0.7 with 200 points each should be detected (p-value ≤ alpha)"
+        print("✓ the test keeps identical distributions and rejects the shifted one")
+        ''', '''
+        _M = _il.import_module("flowkit.metrics")
+        _xs = [[0.0, 0.0], [1.0, 0.5], [-0.5, 2.0], [0.3, -1.0], [2.0, 2.0]]
+        _ys = [[0.5, 0.5], [1.5, -0.5], [3.0, 1.0], [-1.0, -1.0], [0.0, 2.5], [1.0, 1.0]]
+        def _k(a, b, s):
+            return _math.exp(-sum((u - v) ** 2 for u, v in zip(a, b, strict=True)) / (2 * s * s))
+        def _ref(X, Y, s):
+            n, m = len(X), len(Y)
+            kxx = sum(_k(X[i], X[j], s) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+            kyy = sum(_k(Y[i], Y[j], s) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+            return kxx + kyy - 2 * sum(_k(a, b, s) for a in X for b in Y) / (n * m)
+        _saved = _M.mmd
+        def _nope(*a, **k):
+            raise AssertionError("compute MMD² yourself, not with fk.metrics.mmd")
+        _M.mmd = _nope
+        try:
+            _got = [mmd2(_torch.tensor(_xs, dtype=_torch.float64), _torch.tensor(_ys, dtype=_torch.float64), _s)
+                    for _s in (0.5, 1.0, 3.0)]
+        finally:
+            _M.mmd = _saved
+        assert _maxerr(_got, [_ref(_xs, _ys, _s) for _s in (0.5, 1.0, 3.0)]) < 1e-10, "wrong MMD² on a small example"
+        _g = _torch.Generator().manual_seed(3)
+        _a, _b = _torch.randn(150, 1, generator=_g), _torch.randn(150, 1, generator=_g)
+        assert same_distribution(_a, _b) is True and same_distribution(_a, _b + 1.0) is False
+        assert same_distribution(_a, _b, alpha=1.0) is False, "p-value above alpha ⇒ True; never above 1"
+        ''', "ex2-tests", 3),
+        md("""
+        ## Done
+
+        Run all cells once more (*Kernel → Restart & Run All*) and check every test cell prints ✓.
+        """, "outro"),
+    ])
+
+
+NOTEBOOKS = {"01_fundamentals": nb01, "02_planar": nb02, "03_coupling": nb03,
+             "04_realnvp": nb04, "05_glow": nb05, "06_evaluation": nb06}
 
 
 def main() -> None:
