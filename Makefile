@@ -29,7 +29,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 NOTEBOOKS   := $(shell find notebooks -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 NBVAL_ARGS  ?= --nbval-lax --nbval-cell-timeout=300
 # PYTEST_ARGS holds the defaults; add options with e.g. `make test PYTEST_EXTRA="-k flows -x"`.
-PYTEST_ARGS  ?= -p no:cacheprovider -n 2 --dist loadfile
+PYTEST_ARGS  ?= -p no:cacheprovider -n 2 --dist loadfile -rfEs
 PYTEST_EXTRA ?=
 TEST_PATHS   ?= tests $(if $(NOTEBOOKS),notebooks $(NBVAL_ARGS))
 
