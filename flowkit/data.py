@@ -636,7 +636,7 @@ def _default_or_bounds(name: str, bounds: object) -> tuple[float, float]:
     return _check_bounds(bounds)
 
 
-def log_density(name: str, *, normalize: bool = False) -> Callable[[Tensor], Tensor]:
+def log_density(name: str, *, normalize: bool = False, wall: float | None = None) -> Callable[[Tensor], Tensor]:
     """Return the log density ``z ↦ -U(z)`` of energy ``name`` (``"U1"``..``"U4"``).
 
     By default the result is the *unnormalised* log density ``-U(z)`` (exactly
@@ -645,19 +645,39 @@ def log_density(name: str, *, normalize: bool = False) -> Callable[[Tensor], Ten
     normalised log density — on R^2 for U1, on the box ``[-4, 4]^2`` for U2-U4
     (values outside the box are then meaningless).  Raises ``ValueError`` for
     an unknown ``name``.
+
+    ``wall=w`` makes the target normalisable on the whole plane: outside
+    :data:`ENERGY_BOX` it subtracts the quadratic wall ``½ Σ_i (dist_i / w)²``,
+    where ``dist_i`` is how far coordinate ``i`` lies outside the box.  U2–U4 do
+    not decay along ``z1``, so a flow trained by reverse KL on the plain ``-U``
+    is rewarded for spreading beyond the box, and a KL computed with the box's
+    log Z can come out negative; with a steep wall (e.g. ``w = 0.05``) the target
+    is what the paper means, and its log Z differs from the box's only by the
+    sliver of mass in the wall.  ``normalize`` and ``wall`` cannot be combined
+    (the box normaliser does not include the wall).
     """
     energy = _lookup(name, ENERGIES, "energy")
+    if wall is not None:
+        if normalize:
+            raise ValueError("log_density: normalize=True uses the box normaliser, which does not include the wall; "
+                             "pass one of normalize or wall")
+        if isinstance(wall, bool) or not isinstance(wall, (int, float)) or not math.isfinite(wall) or wall <= 0:
+            raise ValueError(f"log_density: wall must be a finite positive width, got {wall!r}")
     offset = log_normalizer(name) if normalize else 0.0
+    edge = ENERGY_BOX[1]
 
     def _log_density(z: Tensor) -> Tensor:
         out = -energy(z)
+        if wall is not None:
+            outside = torch.relu(z.abs() - edge)
+            out = out - 0.5 * (outside / wall).pow(2).sum(dim=1)
         return out - offset if offset else out
 
     _log_density.__name__ = f"log_density_{name}"
     _log_density.__qualname__ = _log_density.__name__
     _log_density.__doc__ = (
         f"{'Normalised' if normalize else 'Unnormalised'} log density "
-        f"-{name}(z){' - log Z' if normalize else ''} of Rezende & Mohamed (2015); "
-        "z has shape (batch, 2)."
+        f"-{name}(z){' - log Z' if normalize else ''}{' with a wall outside the box' if wall else ''} "
+        "of Rezende & Mohamed (2015); z has shape (batch, 2)."
     )
     return _log_density

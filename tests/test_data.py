@@ -379,3 +379,28 @@ def test_log_normalizer_validation() -> None:
         log_normalizer("U1", bounds=3.0)
     with pytest.raises(ValueError, match=r"\bn\b"):
         log_normalizer("U1", n=1)
+
+
+def test_log_density_wall_makes_u2_normalisable() -> None:
+    plain = data.log_density("U2")
+    walled = data.log_density("U2", wall=0.05)
+    inside = torch.tensor([[0.0, 0.5], [3.9, -3.9], [-2.0, 1.0]], dtype=torch.float64)
+    assert torch.equal(walled(inside), plain(inside))
+    outside = torch.tensor([[4.1, 0.0], [-5.0, 4.2]], dtype=torch.float64)
+    expected = plain(outside) - 0.5 * torch.tensor([(0.1 / 0.05) ** 2, (1.0 / 0.05) ** 2 + (0.2 / 0.05) ** 2],
+                                                   dtype=torch.float64)
+    assert torch.allclose(walled(outside), expected)
+    # the plain target's mass grows with the box; the walled one's does not
+    from flowkit.grid import integrate_on_grid
+
+    z5, z8 = (integrate_on_grid(walled, b, 1200) for b in (5.0, 8.0))
+    assert abs(math.log(z8) - math.log(z5)) < 1e-6
+    assert 0 <= math.log(z5) - data.log_normalizer("U2") < 0.03
+    assert integrate_on_grid(plain, 8.0, 600) > 1.8 * integrate_on_grid(plain, 4.0, 300)
+
+
+def test_log_density_wall_arguments() -> None:
+    with pytest.raises(ValueError, match="wall must be a finite positive width"):
+        data.log_density("U3", wall=0.0)
+    with pytest.raises(ValueError, match="pass one of normalize or wall"):
+        data.log_density("U3", wall=0.05, normalize=True)
