@@ -1,9 +1,9 @@
 """Matplotlib plots for 2-D flows: densities, samples, energies, grid deformations, training curves.
 
 Every function takes an optional ``ax`` (or ``axes``), labels what it draws (axis
-labels and a title) and returns the artist(s) it created, so interactive widgets can
-update them in place (``image.set_data(...)``, ``points.set_offsets(...)``; see
-:func:`update_density` and :func:`update_samples`). Colour maps default to the
+labels and a title) and returns the artist(s) it created, so they can be updated in
+place (``image.set_data(...)``, ``points.set_offsets(...)``; the live explorers of
+:mod:`flowkit.widgets` keep their own precomputed grids for speed). Colour maps default to the
 perceptually uniform, colour-blind-safe ``viridis``; categorical colours are from
 the Okabe–Ito palette.
 """
@@ -23,7 +23,6 @@ from .grid import _as_bounds, evaluate_on_grid
 
 __all__ = [
     "plot_density", "plot_samples", "plot_energy", "plot_grid_deformation", "plot_history",
-    "update_density", "update_samples",
 ]
 
 # Okabe & Ito (2008) colour-blind-safe palette.
@@ -137,7 +136,6 @@ def plot_density(model_or_log_prob: Any, ax: Any = None, bounds: float | Sequenc
     values = _image_values(arr, log, normalize_max=False)
     label = "log p(x)" if log else "p(x)"
     img = _draw_heatmap(ax, values, extent, cmap, log, colorbar, label, log_range)
-    img.flowkit_meta = {"log": bool(log), "normalize_max": False, "log_range": float(log_range)}
     _finish_axes(ax, title if title is not None else ("log-density log p(x)" if log else "density p(x)"), extent)
     return img
 
@@ -158,38 +156,9 @@ def plot_energy(log_density: Callable[[Tensor], Tensor], ax: Any = None, bounds:
     values = _image_values(arr, log, normalize_max=True)
     label = "log p̃(x) − max" if log else "p̃(x) / max p̃"
     img = _draw_heatmap(ax, values, extent, cmap, log, colorbar, label, log_range)
-    img.flowkit_meta = {"log": bool(log), "normalize_max": True, "log_range": float(log_range)}
     default = "unnormalised target log p̃(x)" if log else "unnormalised target p̃(x) (scaled to max 1)"
     _finish_axes(ax, title if title is not None else default, extent)
     return img
-
-
-def update_density(image: Any, model_or_log_prob: Any, *, log: bool | None = None,
-                   normalize_max: bool | None = None) -> Any:
-    """Recompute an image made by :func:`plot_density` / :func:`plot_energy` in place (for widgets).
-
-    Re-evaluates ``model_or_log_prob`` on the image's own extent and resolution; ``log``
-    and ``normalize_max`` (scale to peak 1, as :func:`plot_energy` does) default to what
-    the image was made with. Rescales the colour limits and returns the image; call
-    ``fig.canvas.draw_idle()`` afterwards.
-    """
-    meta = getattr(image, "flowkit_meta", {})
-    log = meta.get("log", False) if log is None else bool(log)
-    normalize_max = meta.get("normalize_max", False) if normalize_max is None else bool(normalize_max)
-    log_range = meta.get("log_range", 20.0)
-    shape = image.get_array().shape
-    if len(shape) != 2 or shape[0] != shape[1]:
-        raise ValueError(f"update_density needs a square image, got shape {shape}")
-    x0, x1, y0, y1 = (float(v) for v in image.get_extent())
-    arr, _ = _grid_log_prob(model_or_log_prob, ((x0, x1), (y0, y1)), int(shape[0]), "model_or_log_prob")
-    values = _image_values(arr, log, normalize_max)
-    image.set_data(values)
-    finite = values[np.isfinite(values)]
-    if finite.size:
-        hi = float(finite.max())
-        lo = max(float(finite.min()), hi - log_range) if log else float(finite.min())
-        image.set_clim(lo, hi if hi > lo else lo + 1e-12)
-    return image
 
 
 def _as_points(x: Any, name: str = "x") -> np.ndarray:
@@ -222,12 +191,6 @@ def plot_samples(x: Any, ax: Any = None, bounds: float | Sequence[Any] | None = 
         extent = (x0, x1, y0, y1)
     _finish_axes(ax, title if title is not None else f"samples (n = {arr.shape[0]})", extent)
     return pts
-
-
-def update_samples(points: Any, x: Any) -> Any:
-    """Replace the points of a scatter made by :func:`plot_samples` in place and return it."""
-    points.set_offsets(_as_points(x))
-    return points
 
 
 # ----------------------------------------------------------------------------------------

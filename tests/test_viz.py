@@ -19,7 +19,7 @@ from flowkit import Affine, AffineCoupling, Compose, Flow, Planar, Reverse, Stan
 from flowkit.grid import grid_points  # noqa: E402
 from flowkit.training import History, fit, fit_reverse_kl  # noqa: E402
 from flowkit.viz import (  # noqa: E402
-    plot_density, plot_energy, plot_grid_deformation, plot_history, plot_samples, update_density, update_samples,
+    plot_density, plot_energy, plot_grid_deformation, plot_history, plot_samples,
 )
 
 torch.set_num_threads(1)
@@ -88,17 +88,6 @@ def test_plot_energy_scaled_to_peak_one():
     assert np.asarray(img.get_array()).max() == pytest.approx(1.0)
 
 
-def test_update_density_in_place():
-    img = plot_density(std_normal_log_prob, resolution=20)
-    flow = Flow(Affine(2, shift=torch.tensor([1.0, -1.0])), StandardNormal(2))
-    same = update_density(img, flow)
-    assert same is img
-    pts, _, _, _ = grid_points(4.0, 20)
-    with torch.no_grad():
-        expected = torch.exp(flow.log_prob(pts)).view(20, 20).numpy()
-    np.testing.assert_allclose(np.asarray(img.get_array()), expected, rtol=1e-5, atol=1e-7)
-
-
 def test_plot_samples_returns_collection_with_the_points():
     x = torch.randn(300, 2, generator=torch.Generator().manual_seed(0))
     pts = plot_samples(x, bounds=3.0, title="base samples")
@@ -106,8 +95,6 @@ def test_plot_samples_returns_collection_with_the_points():
     assert pts.axes.get_title() == "base samples"
     np.testing.assert_allclose(pts.get_offsets(), x.numpy(), rtol=1e-6)
     assert pts.axes.get_xlim() == (-3.0, 3.0)
-    y = np.zeros((5, 2))
-    assert update_samples(pts, y) is pts and np.asarray(pts.get_offsets()).shape == (5, 2)
     default = plot_samples(x.numpy())
     assert "300" in default.axes.get_title()
 
