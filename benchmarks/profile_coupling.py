@@ -98,8 +98,8 @@ def no_validation(seed: int = 0) -> M.Model:
     flow = m.module
 
     def log_prob(x: Tensor) -> Tensor:
-        z, ld = flow.transform._inverse(x)
-        return flow.base._log_prob(z) + ld
+        z, ld = flow.transform.inverse(x)
+        return flow.base.log_prob(z) + ld
 
     return M.Model("flowkit-novalid", flow, log_prob, flow.sample)
 
@@ -125,12 +125,12 @@ def check_same() -> float:
             for p in flow.parameters():
                 p.normal_(0, 0.3)
         x = torch.randn(64, D)
-        lp0, s0 = flow.log_prob(x), flow.transform._forward(x)[0]
+        lp0, s0 = flow.log_prob(x), flow.transform.forward(x)[0]
         for cls in (CombineFix, CombineSliceFix):
             for layer in flow.transform:
                 layer.__class__ = cls
             worst = max(worst, float((flow.log_prob(x) - lp0).abs().max()),
-                        float((flow.transform._forward(x)[0] - s0).abs().max()))
+                        float((flow.transform.forward(x)[0] - s0).abs().max()))
             for layer in flow.transform:
                 layer.__class__ = fk.AffineCoupling
     return worst

@@ -251,7 +251,7 @@ def _logit(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def digits(libs: list[str], cfg: dict, log=print) -> dict:
     """Uniform dequantization + logit done once, outside the models, identically for all libraries;
     each library models v = logit(...) in R^64. bits/dim = (-log p(y) + D log K) / (D log 2)."""
-    from flowkit.digits import DIGITS_BINS, load_digits
+    from flowkit.data.digits import DIGITS_BINS, load_digits
 
     K, D = DIGITS_BINS, 64
     tr = load_digits("train").reshape(-1, D).float()

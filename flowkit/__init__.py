@@ -14,28 +14,56 @@ log-density by the change of variables formula
 
 :func:`check` verifies all of this numerically for any transform (round trips,
 log-dets against autograd Jacobians in float64, densities integrating to 1).
+
+Where things live
+-----------------
+=========================  ==================================================================
+``flowkit.transforms``     the :class:`Transform` contract and every layer (couplings, planar, …)
+``flowkit.image``          image layers, multi-scale RealNVP and Glow, dequantization
+``flowkit.train``          :func:`fit`, :func:`fit_reverse_kl`, checkpoints, ``python -m flowkit.train``
+``flowkit.metrics``        likelihoods, two-sample tests, image metrics, out-of-distribution tests
+``flowkit.data``           2-D toy data, the energies U1–U4, the 8×8 digits
+``flowkit.course``         notebook setup, plots (``fk.viz``) and live explorers (``fk.widgets``)
+=========================  ==================================================================
 """
 
-from . import course, data, grid, metrics, viz
-from .autoregressive import MADE, MAF, MaskedAffineAutoregressive
-from .base import Compose, Inverse, Transform
+from . import course, data, grid, image, metrics, train
+from ._compat import install_aliases
 from .checks import CheckError, CheckReport, check
-from .coupling import AdditiveCoupling, AffineCoupling, Coupling, alternating_mask, split_mask
-from .distributions import BaseDistribution, DiagNormal, StandardNormal
-from .elementwise import Affine
+from .distributions import BaseDistribution, ConditionalDiagNormal, DiagNormal, StandardNormal
 from .flow import Flow
 from .nets import MLP
-from .permutation import Permute, Reverse
-from .planar import Planar
-from .radial import Radial
-from .spline import RQSplineCoupling
-from .training import History, fit, fit_reverse_kl
+from .train import History, fit, fit_reverse_kl
+from .transforms import (
+                         MADE,
+                         MAF,
+                         AdditiveCoupling,
+                         Affine,
+                         AffineCoupling,
+                         Compose,
+                         Coupling,
+                         Inverse,
+                         MaskedAffineAutoregressive,
+                         Permute,
+                         Planar,
+                         Radial,
+                         Reverse,
+                         RQSplineCoupling,
+                         Transform,
+                         alternating_mask,
+                         split_mask,
+)
 
-__version__ = "0.1.0"
+viz = course.viz
+widgets = course.widgets
+
+install_aliases()
+
+__version__ = "0.2.0"
 
 __all__ = [
     "Transform", "Compose", "Inverse",
-    "BaseDistribution", "StandardNormal", "DiagNormal",
+    "BaseDistribution", "StandardNormal", "DiagNormal", "ConditionalDiagNormal",
     "Flow",
     "Affine", "Planar", "Radial",
     "Coupling", "AdditiveCoupling", "AffineCoupling", "split_mask", "alternating_mask",
@@ -43,5 +71,5 @@ __all__ = [
     "check", "CheckReport", "CheckError",
     "fit", "fit_reverse_kl", "History",
     "MADE", "MAF", "MaskedAffineAutoregressive", "RQSplineCoupling",
-    "course", "data", "grid", "metrics", "viz",
+    "course", "data", "grid", "image", "metrics", "train", "viz", "widgets",
 ]

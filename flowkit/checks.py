@@ -22,9 +22,8 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from ._validation import module_dtype, validate_batch
-from .base import Transform
 from .grid import Bounds, integrate_on_grid
+from .transforms.base import Transform, inside_flowkit
 
 __all__ = ["check", "CheckReport", "CheckResult", "CheckError"]
 
@@ -104,33 +103,41 @@ def _close(a: Tensor, b: Tensor, atol: float, rtol: float) -> tuple[bool, float,
     return finite and bool(ratio[i] <= 1.0), float(err.reshape(-1)[i]), float(tol.reshape(-1)[i])
 
 
-def _jacobian_logdets(fn, x: Tensor) -> Tensor:
-    """log|det| of the Jacobian of ``fn`` (batch → batch) for each row of ``x`` separately."""
+def _jacobian_logdets(fn, x: Tensor, context: Tensor | None = None) -> Tensor:
+    """log|det| of the Jacobian of ``fn(batch, context) → batch`` for each row of ``x`` (and its context row)."""
     out = []
-    for row in x:
+    for i, row in enumerate(x):
         shape = row.shape
+        c = None if context is None else context[i:i + 1]
 
-        def single(v: Tensor, shape=shape) -> Tensor:
-            return fn(v.reshape(1, *shape))[0].reshape(-1)
+        def single(v: Tensor, shape=shape, c=c) -> Tensor:
+            return fn(v.reshape(1, *shape), c)[0].reshape(-1)
 
         jac = torch.autograd.functional.jacobian(single, row.reshape(-1))
+        if jac.shape[0] != jac.shape[1]:
+            raise ValueError(f"check: the transform maps {jac.shape[1]} numbers to {jac.shape[0]}; "
+                             "a bijection keeps the dimension")
         out.append(torch.linalg.slogdet(jac)[1])
     return torch.stack(out)
 
 
-def check(transform: Transform, x: Tensor, *, n_jacobian: int = 8, integrate: bool | None = None,
-          bounds: float | Sequence[float] | Bounds | None = None, resolution: int = 400,
-          integral_tol: float = 1e-3, atol: float | None = None, rtol: float | None = None,
-          raise_on_fail: bool = True) -> CheckReport:
+def check(transform: Transform, x: Tensor, context: Tensor | None = None, *, n_jacobian: int = 8,
+          integrate: bool | None = None, bounds: float | Sequence[float] | Bounds | None = None,
+          resolution: int = 400, integral_tol: float = 1e-3, atol: float | None = None,
+          rtol: float | None = None, raise_on_fail: bool = True) -> CheckReport:
     """Check that ``transform`` is invertible with exact log-determinants, on the points ``x``.
 
     Args:
-        transform: any :class:`flowkit.Transform`.
-        x: a batch ``(batch, *event_shape)`` used as ``z`` for the forward direction and
-            as ``x`` for the inverse direction, in the transform's dtype.
+        transform: any :class:`flowkit.Transform`, conditional or shape-changing ones included
+            (Jacobians are taken of the flattened input and output).
+        x: a batch ``(batch, *latent_shape)`` used as ``z`` for the forward direction and,
+            for shape-preserving transforms, as ``x`` for the inverse direction (a
+            shape-changing transform's inverse is checked on ``forward(x)``), in the
+            transform's dtype.
+        context: for a conditional transform, one context row per row of ``x``.
         n_jacobian: how many rows get the (costly) autograd Jacobian comparison.
         integrate: integrate the pushed-forward standard normal on a grid; default: when
-            the event is 2-D.
+            the event is 2-D and there is no context.
         bounds: the integration box; default: the range of 20 000 samples, widened.
         resolution: grid points per axis for the integral.
         integral_tol: allowed ``|∫ p − 1|``.
@@ -139,14 +146,17 @@ def check(transform: Transform, x: Tensor, *, n_jacobian: int = 8, integrate: bo
 
     Returns:
         A :class:`CheckReport`; ``print(report)`` shows each property with its error.
+
+    Example:
+        >>> import torch, flowkit as fk
+        >>> report = fk.check(fk.Planar(2), torch.randn(32, 2))
+        >>> report.passed, len(report.results)
+        (True, 7)
     """
     if not isinstance(transform, Transform):
         raise TypeError(f"check expects a flowkit.Transform, got {type(transform).__name__}")
-    dtype = module_dtype(transform) or (x.dtype if isinstance(x, Tensor) else torch.float32)
-    validate_batch(x, transform.latent_shape, name="x", where="check", dtype=dtype)
-    if transform.event_shape != transform.latent_shape:
-        raise ValueError("check: shape-changing transforms are checked on flattened Jacobians; "
-                         f"got event_shape {transform.event_shape} != latent_shape {transform.latent_shape}")
+    transform.validate_inputs("forward", x, context)
+    same_shape = transform.event_shape == transform.latent_shape
     d_atol, d_rtol = _TOL.get(x.dtype, _TOL[torch.float32])
     atol = d_atol if atol is None else atol
     rtol = d_rtol if rtol is None else rtol
@@ -157,61 +167,66 @@ def check(transform: Transform, x: Tensor, *, n_jacobian: int = 8, integrate: bo
     report = CheckReport(type(transform).__name__, str(x.dtype).replace("torch.", ""))
     add = report.results.append
     was_training = transform.training
-    threads = torch.get_num_threads()
-    # The Jacobians are many tiny operations: on small machines extra threads only add overhead
-    # (a planar check took 11.5 s with 2 threads and 0.3 s with one).
-    torch.set_num_threads(1)
     transform.eval()
     t64 = copy.deepcopy(transform).to(torch.float64)
     x64 = x.detach().to(torch.float64)
+    c64 = None if context is None else context.detach().to(torch.float64)
     try:
-        with torch.no_grad():
-            # 1. round trips in the transform's own dtype
-            y, ld_f = transform.forward(x)
+        with torch.no_grad(), inside_flowkit():
+            y, ld_f = transform(x, context)
             if tuple(ld_f.shape) != (x.shape[0],):
                 add(CheckResult("forward log-det has shape (batch,)", False, math.nan, 0.0,
                                 f"got {tuple(ld_f.shape)}"))
-            back, ld_i_of_y = transform.inverse(y) if transform.has_inverse else (None, None)
-            if back is not None:
+            if transform.has_inverse:
+                back, ld_i_of_y = transform.inverse(y, context)
                 add(CheckResult("round trip z → x → z", *_close(back, x, atol, rtol)))
-                x2, ld_i = transform.inverse(x)
+                x_side = x if same_shape else y
+                try:
+                    x2, ld_i = transform.inverse(x_side, context)
+                except ValueError:  # x lies outside the inverse's domain (e.g. a NormalCDF's (0, 1))
+                    x_side = y
+                    x2, ld_i = transform.inverse(x_side, context)
+                    report.notes.append("x is outside the inverse's domain: the inverse was checked on forward(x)")
                 if tuple(ld_i.shape) != (x.shape[0],):
                     add(CheckResult("inverse log-det has shape (batch,)", False, math.nan, 0.0,
                                     f"got {tuple(ld_i.shape)}"))
-                fwd2, _ = transform.forward(x2)
-                add(CheckResult("round trip x → z → x", *_close(fwd2, x, atol, rtol)))
+                fwd2, _ = transform(x2, context)
+                add(CheckResult("round trip x → z → x", *_close(fwd2, x_side, atol, rtol)))
                 # 3. forward and inverse log-dets cancel
                 add(CheckResult("log|det J_f(z)| + log|det J_f⁻¹(f(z))| = 0",
                                 *_close(ld_f + ld_i_of_y, torch.zeros_like(ld_f), atol, rtol)))
             else:
                 report.notes.append("no inverse: round trips and inverse log-dets not checked")
             # reference log-dets in float64
-            _, ld_f64 = t64.forward(x64)
+            y64, ld_f64 = t64(x64, c64)
         # 2. autograd Jacobians in float64
-        rows = x64[:n_jacobian]
-        jac_f = _jacobian_logdets(lambda v: t64._forward(v)[0], rows)
+        rows, crows = x64[:n_jacobian], None if c64 is None else c64[:n_jacobian]
+        with inside_flowkit():
+            jac_f = _jacobian_logdets(lambda v, c: t64(v, c)[0], rows, crows)
         add(CheckResult("forward log-det = autograd slogdet (float64)", *_close(ld_f64[:n_jacobian], jac_f, a64, r64)))
         if x.dtype != torch.float64:
             add(CheckResult(f"forward log-det in {report.dtype} vs float64",
                             *_close(ld_f[:n_jacobian].to(torch.float64), jac_f, atol, rtol)))
         if transform.has_inverse:
-            with torch.no_grad():
-                _, ld_i64 = t64.inverse(x64)
-            jac_i = _jacobian_logdets(lambda v: t64._inverse(v)[0], rows)
-            add(CheckResult("inverse log-det = autograd slogdet (float64)",
-                            *_close(ld_i64[:n_jacobian], jac_i, a64, r64)))
+            x_side64 = (x64 if x_side is x else y64)[:n_jacobian]
+            with torch.no_grad(), inside_flowkit():
+                _, ld_i64 = t64.inverse(x_side64, crows)
+            with inside_flowkit():
+                jac_i = _jacobian_logdets(lambda v, c: t64.inverse(v, c)[0], x_side64, crows)
+            add(CheckResult("inverse log-det = autograd slogdet (float64)", *_close(ld_i64, jac_i, a64, r64)))
         # 4. normalisation in 2-D
         if integrate is None:
-            integrate = transform.event_shape == (2,) and transform.has_inverse
+            integrate = transform.event_shape == (2,) and same_shape and transform.has_inverse and context is None
         if integrate:
             if transform.event_shape != (2,) or not transform.has_inverse:
                 raise ValueError("check: integrate=True needs an invertible transform of 2-D events")
+            if context is not None:
+                raise ValueError("check: integrate=True needs an unconditional transform (no context)")
             mass, box = _integral(t64, bounds, resolution)
             add(CheckResult("density integrates to 1", math.isfinite(mass) and abs(mass - 1) <= integral_tol,
                             abs(mass - 1), integral_tol, f"∫p = {mass:.6f} on {box}"))
     finally:
         transform.train(was_training)
-        torch.set_num_threads(threads)
     if raise_on_fail and not report.passed:
         raise CheckError(report)
     return report
@@ -223,8 +238,8 @@ def _integral(t64: Transform, bounds, resolution: int) -> tuple[float, Bounds]:
     base = StandardNormal(2).to(torch.float64)
     if bounds is None:
         g = torch.Generator().manual_seed(0)
-        with torch.no_grad():
-            xs, _ = t64._forward(torch.randn(20000, 2, generator=g, dtype=torch.float64))
+        with torch.no_grad(), inside_flowkit():
+            xs, _ = t64(torch.randn(20000, 2, generator=g, dtype=torch.float64))
         lo, hi = xs.min(dim=0).values, xs.max(dim=0).values
         pad = 0.25 * (hi - lo) + 1.0
         box: Bounds = ((float(lo[0] - pad[0]), float(hi[0] + pad[0])), (float(lo[1] - pad[1]), float(hi[1] + pad[1])))
@@ -233,8 +248,9 @@ def _integral(t64: Transform, bounds, resolution: int) -> tuple[float, Bounds]:
         box = _as_bounds(bounds)
 
     def log_prob(p: Tensor) -> Tensor:
-        z, ld = t64._inverse(p)
-        return base._log_prob(z) + ld
+        with inside_flowkit():
+            z, ld = t64.inverse(p)
+            return base.log_prob(z) + ld
 
     box_r = tuple(tuple(round(v, 2) for v in b) for b in box)
     return integrate_on_grid(log_prob, box, resolution), box_r  # type: ignore[return-value]

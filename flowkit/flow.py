@@ -7,9 +7,16 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._validation import as_shape, module_dtype, validate_batch
-from .base import Transform
-from .distributions import BaseDistribution, _check_n
+from .distributions import BaseDistribution, broadcast_context
+from .transforms.base import Transform, inside_flowkit
+from .validation import (
+    as_shape,
+    module_dtype,
+    nonneg_int,
+    positive_int,
+    validate_batch,
+    validate_context,
+)
 
 __all__ = ["Flow"]
 
@@ -23,6 +30,9 @@ class Flow(nn.Module):
     .. math:: \log p_x(x) = \log p_z(f^{-1}(x)) + \log\left|\det \frac{\partial f^{-1}}{\partial x}\right|
               = \log p_z(z) - \log\left|\det \frac{\partial f}{\partial z}\right|.
 
+    A conditional flow models :math:`p(x\mid c)`: every method takes an optional ``context``
+    ``c`` (one row per sample), passed to the transform and to the base distribution.
+
     Args:
         transform: the map z → x (its ``forward`` is generative).
         base: the base distribution over z.
@@ -31,6 +41,13 @@ class Flow(nn.Module):
 
     A ``Flow`` is an ``nn.Module``: ``.to(device)``, ``.double()``,
     ``state_dict()`` and ``torch.save`` behave as usual.
+
+    Example:
+        >>> import torch, flowkit as fk
+        >>> flow = fk.Flow(fk.AffineCoupling(2), fk.StandardNormal(2))
+        >>> x = flow.sample(3)
+        >>> flow.log_prob(x).shape
+        torch.Size([3])
     """
 
     def __init__(self, transform: Transform, base: BaseDistribution,
@@ -55,36 +72,52 @@ class Flow(nn.Module):
     def _dtype(self) -> torch.dtype | None:
         return module_dtype(self)
 
-    def log_prob(self, x: Tensor) -> Tensor:
+    def log_prob(self, x: Tensor, context: Tensor | None = None) -> Tensor:
         """Exact log-density of each row of ``x`` (shape ``(batch, *event_shape)``) → ``(batch,)``."""
         if not self.transform.has_inverse:
             raise ValueError(
                 f"{type(self.transform).__name__} has no inverse, so this flow cannot evaluate "
                 "log p(x) for given x; use sample_and_log_prob for the density of its own samples"
             )
-        validate_batch(x, self.event_shape, name="x", where="Flow.log_prob", dtype=self._dtype())
-        z, ld = self.transform._inverse(x)
-        return self.base._log_prob(z) + ld
+        dtype = self._dtype()
+        validate_batch(x, self.event_shape, name="x", where="Flow.log_prob", dtype=dtype)
+        if context is not None:
+            validate_context(context, x.shape[0], where="Flow.log_prob", dtype=dtype)
+        with inside_flowkit():
+            z, ld = self.transform.inverse(x, context)
+            return self.base.log_prob(z, context) + ld
 
-    def sample(self, n: int, *, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
-        """Draw ``n`` samples x = f(z), z ~ base (scaled by ``temperature``)."""
-        z = self.base.sample(n, temperature=temperature, generator=generator)
-        if z.shape[0] == 0:
-            return z.new_zeros((0, *self.event_shape))
-        x, _ = self.transform._forward(z)
+    def sample(self, n: int, context: Tensor | None = None, *, temperature: float = 1.0,
+               generator: torch.Generator | None = None) -> Tensor:
+        """Draw ``n`` samples x = f(z), z ~ base (noise scaled by ``temperature``).
+
+        With a ``context`` of ``n`` rows, sample ``i`` is drawn given row ``i``; a single
+        row is used for all ``n`` samples.
+        """
+        n = nonneg_int(n, "n", "Flow.sample")
+        if n == 0:
+            return self.base.sample(0, temperature=temperature).new_zeros((0, *self.event_shape))
+        context = None if context is None else broadcast_context(context, n, "Flow.sample")
+        z = self.base.sample(n, context, temperature=temperature, generator=generator)
+        with inside_flowkit():
+            x, _ = self.transform(z, context)
         return x
 
-    def sample_and_log_prob(self, n: int, *, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    def sample_and_log_prob(self, n: int, context: Tensor | None = None, *,
+                            generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
         """Samples and their exact log-density in one forward pass (no inverse needed).
 
         ``log p(x) = log p_z(z) - log|det ∂x/∂z|`` — differentiable, as reverse-KL training needs.
         """
-        n = _check_n(n)
+        n = positive_int(n, "n", "Flow.sample_and_log_prob") if n != 0 else 0
         if n == 0:
-            raise ValueError("sample_and_log_prob needs n >= 1")
-        z = self.base.sample(n, generator=generator)
-        x, ld = self.transform._forward(z)
-        return x, self.base._log_prob(z) - ld
+            empty = self.base.sample(0)
+            return empty.new_zeros((0, *self.event_shape)), empty.new_zeros(0)
+        context = None if context is None else broadcast_context(context, n, "Flow.sample_and_log_prob")
+        z = self.base.sample(n, context, generator=generator)
+        with inside_flowkit():
+            x, ld = self.transform(z, context)
+            return x, self.base.log_prob(z, context) - ld
 
     def forward(self, *args, **kwargs):  # noqa: D401 - deliberately unusable
         """Not used: call ``log_prob(x)``, ``sample(n)`` or ``transform.forward(z)`` explicitly."""

@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from ._validation import module_dtype
+from .validation import module_dtype
 
 __all__ = ["Bounds", "grid_points", "evaluate_on_grid", "integrate_on_grid"]
 

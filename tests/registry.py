@@ -13,7 +13,7 @@ from torch import nn
 
 import flowkit as fk
 from flowkit.autoregressive import MaskedAffineAutoregressive
-from flowkit.spline import RQSplineCoupling
+from flowkit.transforms.spline import RQSplineCoupling
 
 
 def randomize(module: nn.Module, std: float = 0.5, seed: int = 0) -> nn.Module:

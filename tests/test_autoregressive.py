@@ -46,7 +46,7 @@ def test_maf_jacobian_is_triangular_in_its_order(dtype) -> None:
     order = torch.tensor([2, 4, 0, 3, 1])
     t = randomize(MaskedAffineAutoregressive(d, hidden=(16, 16), order=order), std=0.5).double()
     x = torch.randn(d, dtype=torch.float64)
-    jac = torch.autograd.functional.jacobian(lambda v: t._inverse(v.unsqueeze(0))[0][0], x)  # ∂z/∂x
+    jac = torch.autograd.functional.jacobian(lambda v: t.inverse(v.unsqueeze(0))[0][0], x)  # ∂z/∂x
     jo = jac[order][:, order]  # rows and columns in autoregressive order
     assert torch.all(torch.triu(jo, diagonal=1) == 0), "z_i must not depend on later x_j"
     assert torch.tril(jo, diagonal=-1).abs().max() > 0, "z_i should depend on earlier x_j"

@@ -13,24 +13,24 @@ from registry import make
 class WrongLogDet(fk.Affine):
     """An affine map that forgets one dimension in its log-det — a typical student bug."""
 
-    def _forward(self, z):
-        x, _ = super()._forward(z)
+    def forward(self, z):
+        x, _ = super().forward(z)
         return x, self.log_scale[0].expand(z.shape[0])
 
-    def _inverse(self, x):
-        z, _ = super()._inverse(x)
+    def inverse(self, x):
+        z, _ = super().inverse(x)
         return z, -self.log_scale[0].expand(x.shape[0])
 
 
 class WrongInverse(fk.Affine):
-    def _inverse(self, x):
-        z, ld = super()._inverse(x)
+    def inverse(self, x):
+        z, ld = super().inverse(x)
         return z + 1e-2, ld
 
 
 class InconsistentLogDets(fk.Affine):
-    def _inverse(self, x):
-        z, ld = super()._inverse(x)
+    def inverse(self, x):
+        z, ld = super().inverse(x)
         return z, -ld  # sign error
 
 
@@ -71,8 +71,8 @@ def test_unnormalised_density_is_caught() -> None:
     """A log-det off by a constant passes nothing: the integral is e^{0.1} instead of 1."""
 
     class OffByConstant(fk.Affine):
-        def _inverse(self, x):
-            z, ld = super()._inverse(x)
+        def inverse(self, x):
+            z, ld = super().inverse(x)
             return z, ld + 0.1
 
     report = fk.check(_params(OffByConstant(2)), torch.randn(8, 2), raise_on_fail=False)

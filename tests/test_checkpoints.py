@@ -39,7 +39,7 @@ def _plain(obj: object) -> bool:
 
 @pytest.fixture(scope="module")
 def test_images() -> torch.Tensor:
-    from flowkit.digits import load_digits
+    from flowkit.data.digits import load_digits
 
     x = load_digits("test")
     assert isinstance(x, torch.Tensor) and x.shape == (397, 1, 8, 8)

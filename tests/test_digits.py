@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from flowkit.digits import DIGITS_BINS, DIGITS_SPLIT, digits_splits, load_digits, load_mnist
+from flowkit.data.digits import DIGITS_BINS, DIGITS_SPLIT, digits_splits, load_digits, load_mnist
 
 
 def _multiset(x: torch.Tensor) -> collections.Counter:

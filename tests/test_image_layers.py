@@ -64,13 +64,13 @@ def flat_jacobian(fn, row: torch.Tensor) -> torch.Tensor:
 class NormalCDF(fk.Transform):
     """z ↦ Φ(z) elementwise: pushes N(0, I) to the uniform density on (0, 1)^D."""
 
-    def _forward(self, z):
+    def forward(self, z):
         ld = (-0.5 * z.pow(2) - 0.5 * math.log(2 * math.pi)).reshape(z.shape[0], -1).sum(1)
         return torch.special.ndtr(z), ld
 
-    def _inverse(self, x):
+    def inverse(self, x):
         z = torch.special.ndtri(x)
-        return z, -self._forward(z)[1]
+        return z, -self.forward(z)[1]
 
 
 def uniform_model(shape, n_bins, dequantizer=None) -> ImageFlow:
@@ -170,7 +170,7 @@ def test_squeeze_shapes_roundtrip_logdet():
 def test_squeeze_jacobian_is_a_permutation():
     sq = Squeeze((2, 4, 4)).double()
     x = torch.randn(2, 4, 4, dtype=torch.float64)
-    for fn, row in [(lambda v: sq._inverse(v)[0], x), (lambda v: sq._forward(v)[0], x.reshape(8, 2, 2))]:
+    for fn, row in [(lambda v: sq.inverse(v)[0], x), (lambda v: sq.forward(v)[0], x.reshape(8, 2, 2))]:
         J = flat_jacobian(fn, row)
         assert J.shape == (32, 32)
         assert torch.all((J == 0) | (J == 1))
@@ -188,25 +188,35 @@ def test_logit_logdet_against_autograd_and_range():
     lam = 0.05 + 0.9 * x
     assert torch.allclose(y, torch.log(lam / (1 - lam)))
     for i in range(4):
-        J = flat_jacobian(lambda v: t._inverse(v)[0], x[i])
+        J = flat_jacobian(lambda v: t.inverse(v)[0], x[i])
         assert torch.allclose(ld[i], torch.linalg.slogdet(J)[1], atol=1e-10)
-        Jf = flat_jacobian(lambda v: t._forward(v)[0], y[i])
+        Jf = flat_jacobian(lambda v: t.forward(v)[0], y[i])
         assert torch.allclose(t.forward(y[i:i + 1])[1][0], torch.linalg.slogdet(Jf)[1], atol=1e-10)
     back, ldf = t.forward(y)
     assert torch.allclose(back, x, atol=1e-12) and torch.allclose(ldf, -ld, atol=1e-10)
     # forward (generative) maps logit space into data space around [0, 1]
     assert torch.all((t.forward(torch.tensor([[[[-50.0, 0.0, 50.0]] * 3]], dtype=torch.float64))[0]).abs() < 1.1)
-    for bad in (-0.1, 1.5, -1e-6):
+    # the inverse accepts the closed forward image [-α/(1-2α), 1+α/(1-2α)] (the model's own samples) ...
+    lo, hi = -0.05 / 0.9, 1 + 0.05 / 0.9
+    for edge in (lo, hi, -1e-6, 1.0):
+        xb = x.clone()
+        xb[0, 0, 0, 0] = edge
+        assert torch.isfinite(t.inverse(xb)[1]).all()
+    # ... and nothing beyond it
+    for bad in (-0.1, 1.5, lo - 1e-3, hi + 1e-3):
         xb = x.clone()
         xb[0, 0, 0, 0] = bad
-        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        with pytest.raises(ValueError, match=r"must lie in \[-0.05556, 1.056\]"):
             t.inverse(xb)
     # inside a Compose (no public validation) the range is still checked
     with pytest.raises(ValueError):
-        fk.Compose([Logit((1, 3, 3))])._inverse(torch.full((1, 1, 3, 3), 2.0))
+        fk.Compose([Logit((1, 3, 3))]).inverse(torch.full((1, 1, 3, 3), 2.0))
     t0 = Logit((1, 3, 3), alpha=0.0)
-    with pytest.raises(ValueError, match=r"\(0, 1\)"):
-        t0.inverse(torch.zeros(1, 1, 3, 3))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        t0.inverse(torch.full((1, 1, 3, 3), -1e-6))
+    # alpha = 0: the saturated sigmoid's exact 0 and 1 (forward(±17) in float32) map back to finite values
+    ends, _ = t0.forward(torch.tensor([-17.0, 17.0]).repeat(5)[:9].reshape(1, 1, 3, 3))
+    assert torch.isfinite(t0.inverse(ends)[1]).all()
     with pytest.raises(ValueError):
         Logit((1, 3, 3), alpha=0.5)
 
@@ -341,13 +351,14 @@ def test_split_is_the_conditional_gaussian_prior():
 
 
 def test_multiscale_rejects_inconsistent_shapes():
-    lvl0 = fk.Compose([coupling((4, 4, 4), channel_mask(4, 4, 4)), Squeeze((1, 8, 8))])
-    with pytest.raises(ValueError, match="split 0"):
-        MultiScale([lvl0, coupling((2, 4, 4), checkerboard_mask(2, 4, 4))], [Split((2, 4, 4))])
+    # generative order: the data-side level (squeezing (1, 8, 8) to (4, 4, 4)) is the last one
+    data_side = fk.Compose([coupling((4, 4, 4), channel_mask(4, 4, 4)), Squeeze((1, 8, 8))])
+    with pytest.raises(ValueError, match="split 0 keeps"):
+        MultiScale([coupling((4, 4, 4), channel_mask(4, 4, 4)), data_side], [Split((4, 4, 4))])
     with pytest.raises(ValueError, match="level 1 expects"):
-        MultiScale([lvl0, coupling((4, 4, 4), channel_mask(4, 4, 4))], [Split((4, 4, 4))])
+        MultiScale([coupling((2, 2, 2), checkerboard_mask(2, 2, 2)), data_side], [Split((4, 2, 2))])
     with pytest.raises(ValueError, match="splits"):
-        MultiScale([lvl0], [Split((4, 4, 4))])
+        MultiScale([data_side], [Split((4, 4, 4))])
 
 
 # ----------------------------------------------------------------------------------------
@@ -380,7 +391,7 @@ def test_multiscale_log_prob_equals_brute_force(kind):
     std_normal = torch.distributions.Normal(torch.zeros((), dtype=torch.float64), 1.0)
     rows = 3 if D <= 16 else 1
     for i in range(rows):
-        J = flat_jacobian(lambda v: m.transform._inverse(v)[0], x[i])
+        J = flat_jacobian(lambda v: m.transform.inverse(v)[0], x[i])
         assert J.shape == (D, D)
         z = m.transform.inverse(x[i:i + 1])[0][0]
         brute = std_normal.log_prob(z).sum() + torch.linalg.slogdet(J)[1]
@@ -389,8 +400,8 @@ def test_multiscale_log_prob_equals_brute_force(kind):
     h = m.transform[1].inverse(x)[0]
     contrib = torch.zeros(3, dtype=torch.float64)
     y = h
-    for i, level in enumerate(ms.levels[:-1]):
-        y = level.inverse(y)[0]
+    for i in range(len(ms.splits) - 1, -1, -1):  # generative order: the data-side level is the last
+        y = ms.levels[i + 1].inverse(y)[0]
         y, ld = ms.splits[i].inverse(y)
         contrib += ld
         y = y[:, : ms.splits[i].n_keep]
@@ -400,12 +411,15 @@ def test_multiscale_log_prob_equals_brute_force(kind):
     back, ld_f = m.transform.forward(z)
     assert torch.allclose(back, x, atol=1e-10) and torch.allclose(ld_f, -ld_i, atol=1e-9)
     s, lps = m.sample_and_log_prob(4, generator=torch.Generator().manual_seed(0))
-    inside = ((s > 0) & (s < 1)).reshape(4, -1).all(1)
-    if inside.any():
-        assert torch.allclose(m.log_prob(s[inside]), lps[inside], atol=1e-8)
+    # a model scores its own samples, pixels a little outside [0, 1] included (Logit's forward image):
+    # finite always, and equal to the density they were drawn with unless the sigmoid saturated
+    lo, hi = m.transform[1].image
+    assert torch.isfinite(m.log_prob(s)).all()
+    unsaturated = ((s > lo) & (s < hi)).reshape(4, -1).all(1)
+    assert torch.allclose(m.log_prob(s[unsaturated]), lps[unsaturated], atol=1e-8)
     # latent parts have the documented shapes
     parts = ms.latent_parts(z)
-    assert [tuple(p.shape[1:]) for p in parts] == [*ms.factored_shapes, ms.final_shape]
+    assert [tuple(p.shape[1:]) for p in parts] == [ms.final_shape, *ms.factored_shapes]
 
 
 # ----------------------------------------------------------------------------------------
@@ -458,11 +472,12 @@ def test_variational_dequantization_log_q_is_exact():
     vd = perturb(VariationalDequantization((1, 4, 4), hidden=8, n_couplings=2), 0.1).double()
     x = torch.randint(0, 17, (3, 1, 4, 4))
     eps = torch.randn(3, 1, 4, 4, dtype=torch.float64)
-    u, log_q = vd.noise(x.double(), 17, eps)
+    u, log_q = vd.noise_from_eps(x.double(), 17, eps)
     assert torch.all((u > 0) & (u < 1))
     std_normal = torch.distributions.Normal(torch.zeros((), dtype=torch.float64), 1.0)
     for i in range(3):
-        J = flat_jacobian(lambda v: vd.noise(x[i:i + 1].double().expand(v.shape[0], -1, -1, -1), 17, v)[0], eps[i])
+        J = flat_jacobian(lambda v: vd.noise_from_eps(x[i:i + 1].double().expand(v.shape[0], -1, -1, -1), 17, v)[0],
+                          eps[i])
         brute = std_normal.log_prob(eps[i]).sum() - torch.linalg.slogdet(J)[1]
         assert torch.allclose(log_q[i], brute, atol=1e-9)
     assert torch.allclose(vd.log_q(u, x, 17), log_q, atol=1e-8)
@@ -496,7 +511,8 @@ def test_variational_dequantization_trains_with_the_model():
         loss.backward()
         opt.step()
         assert torch.isfinite(loss)
-    assert m.dequantizer.couplings[0].out.weight.abs().sum() > 0  # q's output layer got gradients
+    first = m.dequantizer.flow.transform[0]  # q(u|x) is a conditional Flow; its first coupling's output layer
+    assert first.conditioner.out.weight.abs().sum() > 0  # got gradients
 
 
 # ----------------------------------------------------------------------------------------
@@ -527,7 +543,7 @@ def test_builders_validate_shapes():
 
 @pytest.mark.parametrize("builder", [RealNVP, Glow])
 def test_short_training_stays_finite_over_seeds(builder):
-    from flowkit.digits import load_digits
+    from flowkit.data.digits import load_digits
 
     data = load_digits("train")[:256]
     first, last = [], []

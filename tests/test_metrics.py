@@ -24,7 +24,7 @@ def _randn(n: int, d: int, seed: int, dtype=torch.float64) -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def digits() -> dict[str, torch.Tensor]:
-    from flowkit.digits import digits_splits
+    from flowkit.data.digits import digits_splits
 
     return digits_splits()
 
@@ -173,7 +173,7 @@ def test_bits_per_dim_wraps_imageflow_importance_weighted(digits) -> None:
 
     model = RealNVP((1, 8, 8), n_levels=1, n_couplings=1, hidden=8, dequantization="variational", seed=0)
     with torch.no_grad():  # a non-trivial dequantizer, so the importance weights differ
-        for p in model.dequantizer.couplings.parameters():
+        for p in model.dequantizer.flow.parameters():
             p.add_(0.05 * torch.randn(p.shape, generator=torch.Generator().manual_seed(0)))
     model.nll(digits["train"][:256])  # data-dependent ActNorm initialisation (train mode)
     model.eval()
@@ -191,8 +191,8 @@ def test_bits_per_dim_wraps_imageflow_importance_weighted(digits) -> None:
 
 # ---------------------------------------------------------------------------------------- classifier
 def test_digits_classifier_checkpoint_reaches_its_stated_accuracy(digits) -> None:
-    from flowkit.classifier import load_classifier
-    from flowkit.digits import load_digits
+    from flowkit.metrics.classifier import load_classifier
+    from flowkit.data.digits import load_digits
 
     assert CLF.exists() and CLF.stat().st_size < 1_000_000
     raw = torch.load(CLF, map_location="cpu", weights_only=True)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import flowkit as fk
-from flowkit.spline import RQSplineCoupling, rational_quadratic_spline
+from flowkit.transforms.spline import RQSplineCoupling, rational_quadratic_spline
 
 from registry import randomize
 from test_autoregressive import gaussian_test_nll

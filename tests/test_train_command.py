@@ -51,7 +51,7 @@ def test_train_resume_and_reproduce(tmp_path: Path) -> None:
 
     model = load_checkpoint(out)
     assert isinstance(model, ImageFlow) and not model.training
-    test = __import__("flowkit.digits", fromlist=["load_digits"]).load_digits("test")
+    test = __import__("flowkit.data.digits", fromlist=["load_digits"]).load_digits("test")
     again = evaluate(model, test, n_samples=ckpt["eval"]["test_samples"], seed=ckpt["eval"]["seed"])
     assert again == pytest.approx(m["test_bpd"], abs=1e-6)
 

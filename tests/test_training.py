@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from flowkit import AffineCoupling, Affine, Compose, DiagNormal, Flow, Reverse, StandardNormal
-from flowkit.training import History, _progress_enabled, fit, fit_reverse_kl
+from flowkit.train import History, fit, fit_reverse_kl
+from flowkit.train.loop import _progress_enabled
 
 torch.set_num_threads(1)
 

@@ -54,7 +54,7 @@ def test_coupling_jacobian_is_triangular(name: str) -> None:
     a, b = t.idx_a, t.idx_b
     order = torch.cat([a, b])
     z = torch.randn(d, dtype=torch.float64)
-    jac = torch.autograd.functional.jacobian(lambda v: t._forward(v.unsqueeze(0))[0].squeeze(0), z)
+    jac = torch.autograd.functional.jacobian(lambda v: t.forward(v.unsqueeze(0))[0].squeeze(0), z)
     jac = jac[order][:, order]  # rows: outputs [a, b]; cols: inputs [a, b]
     na = len(a)
     assert torch.equal(jac[:na, :na], torch.eye(na, dtype=torch.float64)), "x_a must equal z_a"

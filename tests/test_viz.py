@@ -17,8 +17,8 @@ from matplotlib.image import AxesImage  # noqa: E402
 
 from flowkit import Affine, AffineCoupling, Compose, Flow, Planar, Reverse, StandardNormal  # noqa: E402
 from flowkit.grid import grid_points  # noqa: E402
-from flowkit.training import History, fit, fit_reverse_kl  # noqa: E402
-from flowkit.viz import (  # noqa: E402
+from flowkit.train import History, fit, fit_reverse_kl  # noqa: E402
+from flowkit.course.viz import (  # noqa: E402
     plot_density, plot_energy, plot_grid_deformation, plot_history, plot_samples,
 )
 

@@ -257,7 +257,8 @@ def test_coupling_explorer(make):
     assert ex.state["det"] == pytest.approx(math.exp(ex.state["logdet"]), rel=1e-9)
     # Closed form at the probe: s = s0 + s1 tanh(z1), ∂x2/∂z1 = z2 e^s s1 (1 - tanh²) + t1 cos(z1).
     v = ex.state["values"]
-    z1, z2 = widgets._PROBE
+    from flowkit.course.widgets.flows import _PROBE
+    z1, z2 = _PROBE
     s = v["s0"] + v["s1"] * math.tanh(z1)
     assert J[1, 1] == pytest.approx(math.exp(s), rel=1e-6)
     assert J[1, 0] == pytest.approx(z2 * math.exp(s) * v["s1"] * (1 - math.tanh(z1) ** 2)

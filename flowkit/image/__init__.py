@@ -10,16 +10,17 @@ Layers (all :class:`flowkit.Transform` s)
     :func:`channel_mask` and a :class:`ResNet` conditioner.
 Models
     :class:`ImageFlow` (a :class:`flowkit.Flow` with ``nll``/``bits_per_dim`` of integer
-    images) and the builders :func:`RealNVP`, :func:`Glow`.
+    images) and its two architectures :class:`RealNVP`, :class:`Glow`.
 Discrete data
-    :class:`UniformDequantization`, :class:`VariationalDequantization`,
-    :func:`bits_per_dim`, :func:`dequantized_nll`; data in :mod:`flowkit.digits`.
+    :class:`UniformDequantization`, :class:`VariationalDequantization` (a conditional
+    :class:`flowkit.Flow`), :func:`nats_to_bits_per_dim`, :func:`dequantized_nll`; data in
+    :mod:`flowkit.data.digits`.
 """
 
 from .actnorm import ActNorm
-from .bpd import bits_per_dim, dequantized_nll
+from .bpd import bits_per_dim, dequantized_nll, nats_to_bits_per_dim
 from .builders import Glow, RealNVP
-from .dequantization import UniformDequantization, VariationalDequantization
+from .dequantization import Dequantization, UniformDequantization, VariationalDequantization
 from .imageflow import ImageFlow
 from .invconv import InvConv1x1
 from .logit import Logit
@@ -32,5 +33,6 @@ __all__ = [
     "Squeeze", "Logit", "ActNorm", "InvConv1x1", "Split", "MultiScale",
     "checkerboard_mask", "channel_mask", "ResNet", "ResidualBlock",
     "ImageFlow", "RealNVP", "Glow",
-    "UniformDequantization", "VariationalDequantization", "bits_per_dim", "dequantized_nll",
+    "Dequantization", "UniformDequantization", "VariationalDequantization",
+    "nats_to_bits_per_dim", "dequantized_nll", "bits_per_dim",
 ]

@@ -25,8 +25,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..base import Transform
-from ._shapes import positive_int
+from ..transforms.base import Transform
+from ..validation import finite_real, positive_int
 
 __all__ = ["ActNorm"]
 
@@ -44,7 +44,7 @@ class ActNorm(Transform):
     def __init__(self, num_channels: int, eps: float = 1e-6) -> None:
         super().__init__()
         self.num_channels = positive_int(num_channels, "num_channels", "ActNorm")
-        self.eps = float(eps)
+        self.eps = finite_real(eps, "eps", "ActNorm", low=0.0, low_open=True)
         self.bias = nn.Parameter(torch.zeros(num_channels))
         self.log_scale = nn.Parameter(torch.zeros(num_channels))
         self.register_buffer("initialized", torch.tensor(False))
@@ -81,18 +81,18 @@ class ActNorm(Transform):
             n *= s
         return n
 
-    def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        s, b = self._view(self.log_scale, z), self._view(self.bias, z)  # checks the shape first
         if self.training and not bool(self.initialized):
             self.initialize(z, "forward")
-        s, b = self._view(self.log_scale, z), self._view(self.bias, z)
         x = z * torch.exp(s) + b
         ld = (self._spatial(z) * self.log_scale.sum()).expand(z.shape[0])
         return x, ld
 
-    def _inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        s, b = self._view(self.log_scale, x), self._view(self.bias, x)  # checks the shape first
         if self.training and not bool(self.initialized):
             self.initialize(x, "inverse")
-        s, b = self._view(self.log_scale, x), self._view(self.bias, x)
         z = (x - b) * torch.exp(-s)
         ld = (-self._spatial(x) * self.log_scale.sum()).expand(x.shape[0])
         return z, ld

@@ -43,13 +43,9 @@ import math
 import torch
 from torch import Tensor
 
-__all__ = ["bits_per_dim", "dequantized_nll"]
+from ..validation import positive_int
 
-
-def _check_pos_int(v: object, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-        raise ValueError(f"{name} must be a positive int, got {v!r}")
-    return v
+__all__ = ["nats_to_bits_per_dim", "dequantized_nll", "bits_per_dim"]
 
 
 def dequantized_nll(log_p: Tensor, num_dims: int, n_bins: int, log_q: Tensor | float = 0.0) -> Tensor:
@@ -61,12 +57,12 @@ def dequantized_nll(log_p: Tensor, num_dims: int, n_bins: int, log_q: Tensor | f
         n_bins: :math:`K`, the number of levels of the discrete data.
         log_q: :math:`\log q(u\mid x)` of the dequantization noise (0 for uniform).
     """
-    _check_pos_int(num_dims, "num_dims")
-    _check_pos_int(n_bins, "n_bins")
+    positive_int(num_dims, "num_dims")
+    positive_int(n_bins, "n_bins")
     return -log_p + log_q + num_dims * math.log(n_bins)
 
 
-def bits_per_dim(nll_nats: Tensor | float, num_dims: int, *, n_bins: int | None = None) -> Tensor:
+def nats_to_bits_per_dim(nll_nats: Tensor | float, num_dims: int, *, n_bins: int | None = None) -> Tensor:
     r"""Convert a negative log-likelihood in nats to bits per dimension.
 
     * ``n_bins=None``: ``nll_nats`` is already the NLL of the discrete data (e.g. from
@@ -75,10 +71,20 @@ def bits_per_dim(nll_nats: Tensor | float, num_dims: int, *, n_bins: int | None 
       :math:`y = (x+u)/K` in :math:`[0,1)^D` units; the :math:`D\log K` of the 1/K scaling is
       added first: :math:`(\text{nll} + D\log K)/(D\log 2)`.
 
-    See the module docstring for the derivation. Works elementwise on tensors.
+    See the module docstring for the derivation. Works elementwise on tensors. To evaluate a
+    model, use :meth:`flowkit.image.ImageFlow.bits_per_dim`, which calls this.
+
+    Example:
+        >>> import math
+        >>> round(float(nats_to_bits_per_dim(64 * math.log(17), 64)), 4)   # the uniform model: log2(17)
+        4.0875
     """
-    _check_pos_int(num_dims, "num_dims")
+    positive_int(num_dims, "num_dims")
     nll = torch.as_tensor(nll_nats, dtype=torch.float64) if not isinstance(nll_nats, Tensor) else nll_nats
     if n_bins is not None:
-        nll = nll + num_dims * math.log(_check_pos_int(n_bins, "n_bins"))
+        nll = nll + num_dims * math.log(positive_int(n_bins, "n_bins"))
     return nll / (num_dims * math.log(2.0))
+
+
+bits_per_dim = nats_to_bits_per_dim
+"""The 0.1 name of :func:`nats_to_bits_per_dim` (it converts; it does not evaluate a model)."""

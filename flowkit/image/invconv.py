@@ -26,8 +26,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..base import Transform
-from ._shapes import positive_int
+from ..transforms.base import Transform
+from ..validation import positive_int
 
 __all__ = ["InvConv1x1"]
 
@@ -55,16 +55,16 @@ class InvConv1x1(Transform):
         self.lu = bool(lu)
         w0 = _random_orthogonal(c)
         if not self.lu:
-            self.weight = nn.Parameter(w0.to(torch.get_default_dtype()))
+            self.weight = nn.Parameter(w0.to(torch.get_default_dtype()).contiguous())
         else:
             P, L, U = torch.linalg.lu(w0)
             s = torch.diagonal(U)
             dt = torch.get_default_dtype()
             self.register_buffer("P", P.to(dt))
             self.register_buffer("sign", torch.sign(s).to(dt))
-            self.lower = nn.Parameter(torch.tril(L, -1).to(dt))
-            self.upper = nn.Parameter(torch.triu(U, 1).to(dt))
-            self.log_s = nn.Parameter(torch.log(s.abs()).to(dt))
+            self.lower = nn.Parameter(torch.tril(L, -1).to(dt).contiguous())
+            self.upper = nn.Parameter(torch.triu(U, 1).to(dt).contiguous())
+            self.log_s = nn.Parameter(torch.log(s.abs()).to(dt).contiguous())
 
     # -- the matrices --------------------------------------------------------------------
     def _lu_factors(self, dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
@@ -110,12 +110,12 @@ class InvConv1x1(Transform):
             n *= s
         return n
 
-    def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         hw = self._check(z)
         x = self._mix(self.inverse_weight(), z)
         return x, (-hw * self.log_abs_det_weight()).expand(z.shape[0])
 
-    def _inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
         hw = self._check(x)
         z = self._mix(self.weight_matrix(), x)
         return z, (hw * self.log_abs_det_weight()).expand(x.shape[0])

@@ -17,7 +17,8 @@ is needed when reporting likelihoods or bits/dim.
 
 Note that the forward image is :math:`(-\tfrac{\alpha}{1-2\alpha},\ 1 + \tfrac{\alpha}{1-2\alpha})`,
 slightly larger than :math:`[0, 1]`: the density on :math:`[0,1]^D` integrates to a little less
-than 1, so likelihoods of data in :math:`[0,1]^D` are (slightly) conservative — never inflated.
+than 1, so likelihoods of data in :math:`[0,1]^D` are (slightly) conservative — never inflated —
+and samples can have pixels a little outside :math:`[0, 1]`, which the inverse accepts.
 """
 
 from __future__ import annotations
@@ -29,54 +30,57 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .._validation import as_shape
-from ..base import Transform
+from ..transforms.base import Transform
+from ..validation import as_shape, finite_real, is_traced
 
 __all__ = ["Logit"]
 
 
 class Logit(Transform):
-    r"""``forward``: logit space → data space :math:`[0,1]`; ``inverse``: :math:`x \mapsto \operatorname{logit}(\alpha + (1-2\alpha)x)`.
+    r"""``forward``: logit space → data space; ``inverse``: :math:`x \mapsto \operatorname{logit}(\alpha + (1-2\alpha)x)`.
 
     Args:
         shape: event shape (any; typically ``(C, H, W)``).
         alpha: the squeeze :math:`\alpha \in [0, 0.5)`; 0.05 as in RealNVP.
 
-    ``inverse`` raises ``ValueError`` for inputs outside the unit interval: outside
-    :math:`(0, 1)` when ``alpha == 0``; for ``alpha > 0`` the map is smooth and finite on the
-    closed interval, so the endpoints 0 and 1 are accepted — dequantized data
-    ``y = (x + u)/K`` hit them in floating point (``u = 0``, or ``x + u`` rounding up to
-    ``K``) — but anything below 0 or above 1 is rejected.
+    ``inverse`` accepts the closed forward image
+    :math:`[-\tfrac{\alpha}{1-2\alpha},\ 1 + \tfrac{\alpha}{1-2\alpha}]` (``[0, 1]`` when ``alpha == 0``),
+    so a model ending in ``Logit`` can score its own samples, and raises ``ValueError`` for
+    anything outside it. At the two ends (reached in floating point when the sigmoid
+    saturates, e.g. ``forward(17.)`` in float32 is exactly the upper end) :math:`\lambda` is kept
+    a rounding step inside :math:`(0, 1)`, so the inverse and its log-det stay finite.
+
+    Example:
+        >>> import torch
+        >>> t = Logit(2, alpha=0.05)
+        >>> x, _ = t.forward(torch.tensor([[-30.0, 30.0]]))   # the ends of the forward image
+        >>> bool(torch.isfinite(t.inverse(x)[1]).all())
+        True
     """
 
     def __init__(self, shape: int | Sequence[int], alpha: float = 0.05) -> None:
-        if not (isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and 0.0 <= alpha < 0.5):
-            raise ValueError(f"Logit: alpha must be a number in [0, 0.5), got {alpha!r}")
+        alpha = finite_real(alpha, "alpha", "Logit", low=0.0, high=0.5, high_open=True)
         super().__init__(as_shape(shape))
         self.alpha = float(alpha)
         self._log_scale = math.log1p(-2.0 * self.alpha)  # log(1 - 2α)
+        pad = self.alpha / (1.0 - 2.0 * self.alpha)
+        self.image = (0.0 - pad, 1.0 + pad)  # the closed forward image (data scale); 0.0 - 0.0 is +0
 
-    def _forward(self, y: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, y: Tensor) -> tuple[Tensor, Tensor]:
         x = (torch.sigmoid(y) - self.alpha) / (1.0 - 2.0 * self.alpha)
         ld = -(F.softplus(y) + F.softplus(-y) + self._log_scale)
         return x, ld.reshape(y.shape[0], -1).sum(dim=1)
 
-    def _inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        if self.alpha > 0:
-            bad = (x < 0) | (x > 1)
-            interval = "[0, 1]"
-        else:
-            bad = (x <= 0) | (x >= 1)
-            interval = "(0, 1)"
-        if bool(bad.any()):
-            lo, hi = float(x.min()), float(x.max())
-            raise ValueError(f"Logit.inverse: inputs must lie in {interval} (data scaled to the unit "
-                             f"interval), got values in [{lo:.4g}, {hi:.4g}]")
-        lam = self.alpha + (1.0 - 2.0 * self.alpha) * x
+    def inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        lo, hi = self.image
+        if not is_traced(x) and bool(((x < lo) | (x > hi)).any()):
+            raise ValueError(f"Logit.inverse: inputs must lie in [{lo:.4g}, {hi:.4g}] (data scaled to the unit "
+                             f"interval, alpha={self.alpha}), got values in [{float(x.min()):.4g}, {float(x.max()):.4g}]")
+        eps = torch.finfo(x.dtype).eps
+        lam = (self.alpha + (1.0 - 2.0 * self.alpha) * x).clamp(eps, 1.0 - eps)
         log_lam, log_1m = torch.log(lam), torch.log1p(-lam)
-        y = log_lam - log_1m
         ld = self._log_scale - log_lam - log_1m
-        return y, ld.reshape(x.shape[0], -1).sum(dim=1)
+        return log_lam - log_1m, ld.reshape(x.shape[0], -1).sum(dim=1)
 
     def extra_repr(self) -> str:
         return f"event_shape={self.event_shape}, alpha={self.alpha}"

@@ -10,13 +10,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..validation import positive_int
+
 __all__ = ["checkerboard_mask", "channel_mask"]
 
 
 def _check_chw(C: int, H: int, W: int, where: str) -> None:
     for name, v in (("C", C), ("H", H), ("W", W)):
-        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-            raise ValueError(f"{where}: {name} must be a positive int, got {v!r}")
+        positive_int(v, name, where)
 
 
 def checkerboard_mask(C: int, H: int, W: int, flip: bool = False) -> Tensor:

@@ -17,8 +17,8 @@ from typing import Sequence
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..base import Transform
-from ._shapes import as_chw
+from ..transforms.base import Transform
+from ..validation import as_chw
 
 __all__ = ["Squeeze"]
 
@@ -36,10 +36,10 @@ class Squeeze(Transform):
             raise ValueError(f"Squeeze: height and width must be even, got {(C, H, W)}")
         super().__init__((C, H, W), (4 * C, H // 2, W // 2))
 
-    def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         return F.pixel_shuffle(z, 2), z.new_zeros(z.shape[0])
 
-    def _inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
         return F.pixel_unshuffle(x, 2), x.new_zeros(x.shape[0])
 
     def extra_repr(self) -> str:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..validation import finite_real, positive_int
 from .base import Transform
 
 __all__ = ["Radial"]
+
+
+def _softplus_inv(y: float) -> float:
+    """The ``x`` with ``softplus(x) = y`` for ``y > 0``, stable for small and large ``y``."""
+    return y + math.log(-math.expm1(-y))
 
 
 class Radial(Transform):
@@ -18,9 +26,12 @@ class Radial(Transform):
     Rezende & Mohamed (2015), "Variational Inference with Normalizing Flows", §4.1 and appendix A.2.
 
     * **Constraint**: :math:`\alpha > 0` and :math:`\beta \ge -\alpha` make ``f`` invertible. We use
-      :math:`\alpha = \operatorname{softplus}(\tilde\alpha)` and
-      :math:`\beta = -\alpha + \operatorname{softplus}(\tilde\beta)` (strictly :math:`> -\alpha`), so any
-      raw parameters give an invertible map.
+      :math:`\alpha = \delta + \operatorname{softplus}(\tilde\alpha)` and
+      :math:`\beta = -\alpha + \alpha\,\delta + \operatorname{softplus}(\tilde\beta)` with a margin
+      :math:`\delta = 10^{-4}` (``MARGIN``), so any raw parameters give an invertible map whose
+      Jacobian determinant stays :math:`\ge \delta^{d}` (without the margin ``softplus`` underflows to 0
+      for very negative :math:`\tilde\beta` — below about -17 in float32 — and
+      :math:`\beta = -\alpha` exactly folds the map at :math:`z_0`).
     * **forward log-det** in ``d`` dimensions, with :math:`h' = -1/(\alpha + r)^2`:
       :math:`\log|\det J| = (d-1)\log(1 + \beta h) + \log(1 + \beta h + \beta h' r)`.
     * **inverse**: ``f`` scales ``z - z0`` by :math:`1 + \beta/(\alpha + r) > 0`, so the direction is kept and
@@ -31,19 +42,30 @@ class Radial(Transform):
       and the inverse log-det is minus the forward one.
     """
 
+    MARGIN = 1e-4
+
     def __init__(self, features: int, *, init_scale: float = 0.01) -> None:
-        if isinstance(features, bool) or not isinstance(features, int) or features <= 0:
-            raise ValueError(f"Radial: features must be a positive int, got {features!r}")
+        features = positive_int(features, "features", "Radial")
+        init_scale = finite_real(init_scale, "init_scale", "Radial", low=0.0)
         super().__init__(features)
         self.z0 = nn.Parameter(torch.randn(features) * init_scale)
         self.alpha_raw = nn.Parameter(torch.zeros(()))
         self.beta_raw = nn.Parameter(torch.zeros(()))
 
     def alpha_beta(self) -> tuple[Tensor, Tensor]:
-        """The constrained ``(α, β)`` with ``α > 0`` and ``β > -α``."""
-        alpha = F.softplus(self.alpha_raw)
-        beta = -alpha + F.softplus(self.beta_raw)
+        """The constrained ``(α, β)`` with ``α ≥ δ`` and ``β ≥ -(1 - δ) α``."""
+        alpha = self.MARGIN + F.softplus(self.alpha_raw)
+        beta = -alpha * (1.0 - self.MARGIN) + F.softplus(self.beta_raw)
         return alpha, beta
+
+    @torch.no_grad()
+    def set_alpha_beta(self, alpha: float, beta: float) -> None:
+        """Set the raw parameters so that :meth:`alpha_beta` returns ``(alpha, beta)`` (within the constraint)."""
+        alpha = finite_real(alpha, "alpha", "Radial.set_alpha_beta", low=self.MARGIN, low_open=True)
+        floor = -(1.0 - self.MARGIN) * alpha
+        beta = finite_real(beta, "beta", "Radial.set_alpha_beta", low=floor, low_open=True)
+        self.alpha_raw.fill_(_softplus_inv(alpha - self.MARGIN))
+        self.beta_raw.fill_(_softplus_inv(beta - floor))
 
     def _logdet(self, r: Tensor, alpha: Tensor, beta: Tensor, d: int) -> Tensor:
         h = 1.0 / (alpha + r)
@@ -52,14 +74,14 @@ class Radial(Transform):
         last = 1.0 + beta * alpha * h * h
         return (d - 1) * torch.log1p(bh) + torch.log(last)
 
-    def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         alpha, beta = self.alpha_beta()
         diff = z - self.z0
         r = diff.norm(dim=-1)
         x = z + (beta / (alpha + r)).unsqueeze(-1) * diff
         return x, self._logdet(r, alpha, beta, z.shape[-1])
 
-    def _inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
         alpha, beta = self.alpha_beta()
         diff = x - self.z0
         rho = diff.norm(dim=-1)

@@ -41,7 +41,7 @@ from torch.nn import functional as F
 
 __all__ = ["DigitsClassifier", "load_classifier", "train_classifier", "accuracy", "DEFAULT_CHECKPOINT", "main"]
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "digits_classifier.pt"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "digits_classifier.pt"
 FORMAT = 1
 DEFAULTS: dict[str, Any] = {"epochs": 60, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4, "seed": 0,
                             "width": 16, "feature_dim": 64, "shift": 1, "threads": 1}
@@ -124,7 +124,7 @@ def train_classifier(*, epochs: int = DEFAULTS["epochs"], batch_size: int = DEFA
                      feature_dim: int = DEFAULTS["feature_dim"], shift: int = DEFAULTS["shift"],
                      log: bool = False) -> tuple[DigitsClassifier, dict[str, Any]]:
     """Train on the train split, keep the best validation accuracy; returns ``(model, metrics)``."""
-    from .digits import load_digits
+    from ..data.digits import load_digits
 
     x_tr, y_tr = load_digits("train", return_labels=True)  # type: ignore[misc]
     x_va, y_va = load_digits("val", return_labels=True)  # type: ignore[misc]

@@ -30,10 +30,10 @@ class Permute(Transform):
         self.register_buffer("permutation", perm)
         self.register_buffer("inverse_permutation", torch.argsort(perm))
 
-    def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         return z[:, self.permutation], z.new_zeros(z.shape[0])
 
-    def _inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
         return x[:, self.inverse_permutation], x.new_zeros(x.shape[0])
 
 

@@ -42,9 +42,11 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from ..validation import finite_real, positive_int
 from .coupling import Coupling
+from .elementwise import ElementwiseMap
 
-__all__ = ["RQSplineCoupling", "rational_quadratic_spline"]
+__all__ = ["RQSplineCoupling", "SplineMap", "rational_quadratic_spline"]
 
 
 def _knots(raw: Tensor, bound: float, min_size: float) -> tuple[Tensor, Tensor]:
@@ -66,6 +68,11 @@ def _search(knots: Tensor, v: Tensor) -> Tensor:
     return idx.clamp(0, K - 1)
 
 
+def _unit(xi: Tensor) -> Tensor:
+    """``xi`` clamped to [0, 1] in value but not in gradient (rounding can put a knot a hair outside)."""
+    return xi + (xi.clamp(0.0, 1.0) - xi).detach()
+
+
 def rational_quadratic_spline(inputs: Tensor, params: Tensor, *, inverse: bool = False, bound: float = 4.0,
                               min_bin_width: float = 1e-3, min_bin_height: float = 1e-3,
                               min_derivative: float = 1e-3) -> tuple[Tensor, Tensor]:
@@ -80,6 +87,17 @@ def rational_quadratic_spline(inputs: Tensor, params: Tensor, *, inverse: bool =
     Returns:
         ``(outputs, log|g'|)`` elementwise, both of shape ``S`` (for the inverse, the log-slope
         of :math:`g^{-1}`, i.e. :math:`-\\log g'(g^{-1}(y))`).
+
+    Every entry is computed with the same operations (entries in the tails evaluate the spline
+    at the clamped input and then take the identity), so the function has no data-dependent
+    shapes and works under ``torch.func.vmap``; the position inside a bin is clamped to
+    ``[0, 1]`` without cutting its gradient, so derivatives stay exact at knots and at ``±bound``.
+
+    Example:
+        >>> import torch
+        >>> y, ld = rational_quadratic_spline(torch.tensor([0.3, 9.0]), torch.zeros(2, 23))
+        >>> y, ld            # zero parameters: the identity
+        (tensor([0.3000, 9.0000]), tensor([0., 0.]))
     """
     n = params.shape[-1]
     if (n + 1) % 3 != 0 or n < 2:
@@ -88,28 +106,18 @@ def rational_quadratic_spline(inputs: Tensor, params: Tensor, *, inverse: bool =
     if min_bin_width * K >= 1 or min_bin_height * K >= 1:
         raise ValueError("rational_quadratic_spline: min_bin_width/height times n_bins must be < 1")
     raw_w, raw_h, raw_d = params[..., :K], params[..., K:2 * K], params[..., 2 * K:]
-
     inside = (inputs >= -bound) & (inputs <= bound)
-    out = inputs.clone()
-    logabsdet = torch.zeros_like(inputs)
-    if not bool(inside.any()):
-        return out, logabsdet
-    x = inputs[inside]
-    raw_w, raw_h, raw_d = raw_w[inside], raw_h[inside], raw_d[inside]
+    x = inputs.clamp(-bound, bound)
 
     widths, xk = _knots(raw_w, bound, min_bin_width)
     heights, yk = _knots(raw_h, bound, min_bin_height)
     const = math.log(math.expm1(1.0 - min_derivative))
-    d_inner = min_derivative + F.softplus(raw_d + const)
-    d = F.pad(d_inner, (1, 1), value=1.0)  # boundary derivatives 1: C¹ with the linear tails
+    d = F.pad(min_derivative + F.softplus(raw_d + const), (1, 1), value=1.0)  # C¹ with the linear tails
 
     idx = _search(yk if inverse else xk, x).unsqueeze(-1)
-    x_k = xk.gather(-1, idx).squeeze(-1)
-    y_k = yk.gather(-1, idx).squeeze(-1)
-    w = widths.gather(-1, idx).squeeze(-1)
-    h = heights.gather(-1, idx).squeeze(-1)
-    d0 = d.gather(-1, idx).squeeze(-1)
-    d1 = d.gather(-1, idx + 1).squeeze(-1)
+    x_k, y_k = xk.gather(-1, idx).squeeze(-1), yk.gather(-1, idx).squeeze(-1)
+    w, h = widths.gather(-1, idx).squeeze(-1), heights.gather(-1, idx).squeeze(-1)
+    d0, d1 = d.gather(-1, idx).squeeze(-1), d.gather(-1, idx + 1).squeeze(-1)
     s = h / w
     delta = d1 + d0 - 2.0 * s
 
@@ -119,22 +127,49 @@ def rational_quadratic_spline(inputs: Tensor, params: Tensor, *, inverse: bool =
         b = h * d0 - dy * delta
         c = -s * dy
         disc = (b.pow(2) - 4.0 * a * c).clamp_min(0.0)
-        xi = (2.0 * c) / (-b - torch.sqrt(disc))
-        xi = xi.clamp(0.0, 1.0)
-        result = x_k + xi * w
+        xi = _unit((2.0 * c) / (-b - torch.sqrt(disc)))
     else:
-        xi = ((x - x_k) / w).clamp(0.0, 1.0)
+        xi = _unit((x - x_k) / w)
     t = xi * (1.0 - xi)
     denom = s + delta * t
-    deriv_num = s.pow(2) * (d1 * xi.pow(2) + 2.0 * s * t + d0 * (1.0 - xi).pow(2))
-    log_slope = torch.log(deriv_num) - 2.0 * torch.log(denom)
+    log_slope = torch.log(s.pow(2) * (d1 * xi.pow(2) + 2.0 * s * t + d0 * (1.0 - xi).pow(2))) - 2.0 * torch.log(denom)
     if inverse:
-        out[inside] = result
-        logabsdet[inside] = -log_slope
+        out, ld = x_k + xi * w, -log_slope
     else:
-        out[inside] = y_k + h * (s * xi.pow(2) + d0 * t) / denom
-        logabsdet[inside] = log_slope
-    return out, logabsdet
+        out, ld = y_k + h * (s * xi.pow(2) + d0 * t) / denom, log_slope
+    return torch.where(inside, out, inputs), torch.where(inside, ld, torch.zeros_like(ld))
+
+
+class SplineMap(ElementwiseMap):
+    """The elementwise map of :class:`RQSplineCoupling`: :func:`rational_quadratic_spline` with ``3K - 1`` parameters."""
+
+    def __init__(self, n_bins: int = 8, bound: float = 4.0, min_bin_width: float = 1e-3,
+                 min_bin_height: float = 1e-3, min_derivative: float = 1e-3) -> None:
+        where = "RQSplineCoupling"
+        self.n_bins = positive_int(n_bins, "n_bins", where)
+        self.bound = finite_real(bound, "bound", where, low=0.0, low_open=True)
+        self.min_bin_width = finite_real(min_bin_width, "min_bin_width", where, low=0.0, low_open=True)
+        self.min_bin_height = finite_real(min_bin_height, "min_bin_height", where, low=0.0, low_open=True)
+        self.min_derivative = finite_real(min_derivative, "min_derivative", where, low=0.0, high=1.0,
+                                          low_open=True, high_open=True)
+        if self.min_bin_width * n_bins >= 1 or self.min_bin_height * n_bins >= 1:
+            raise ValueError(f"{where}: min_bin_width·n_bins and min_bin_height·n_bins must be < 1")
+        self.n_params = 3 * self.n_bins - 1
+
+    def _spline(self, u: Tensor, params: Tensor, inverse: bool) -> tuple[Tensor, Tensor]:
+        # params: (batch, n_params, *shape) → (batch, *shape, n_params)
+        return rational_quadratic_spline(u, params.movedim(1, -1), inverse=inverse, bound=self.bound,
+                                         min_bin_width=self.min_bin_width, min_bin_height=self.min_bin_height,
+                                         min_derivative=self.min_derivative)
+
+    def forward(self, z: Tensor, params: Tensor) -> tuple[Tensor, Tensor]:
+        return self._spline(z, params, inverse=False)
+
+    def inverse(self, x: Tensor, params: Tensor) -> tuple[Tensor, Tensor]:
+        return self._spline(x, params, inverse=True)
+
+    def __repr__(self) -> str:
+        return f"SplineMap(n_bins={self.n_bins}, bound={self.bound})"
 
 
 class RQSplineCoupling(Coupling):
@@ -143,8 +178,8 @@ class RQSplineCoupling(Coupling):
     forward: :math:`x_a = z_a,\ x_b = g_{\theta(z_a)}(z_b)`; inverse:
     :math:`z_b = g^{-1}_{\theta(x_a)}(x_b)` (the quadratic root, exact up to rounding);
     :math:`\log|\det J| = \sum_b \log g'(z_b)` (and minus it for the inverse). ``g`` is the
-    identity outside ``[-bound, bound]`` (linear tails). See :mod:`flowkit.spline` for the
-    formulas. A fresh layer (zero-initialised conditioner) is exactly the identity.
+    identity outside ``[-bound, bound]`` (linear tails). See :mod:`flowkit.transforms.spline`
+    for the formulas. A fresh layer (zero-initialised conditioner) is exactly the identity.
 
     Args:
         features_or_shape: ``D`` (or an event shape with an explicit mask and conditioner).
@@ -156,35 +191,24 @@ class RQSplineCoupling(Coupling):
         min_bin_width, min_bin_height, min_derivative: lower limits that keep the map
             well conditioned.
         zero_init: start as the identity.
+        context_features: size of a context row the default MLP also reads.
+
+    Example:
+        >>> import torch, flowkit as fk
+        >>> fk.check(fk.RQSplineCoupling(2, zero_init=False), torch.randn(16, 2)).passed
+        True
     """
 
     def __init__(self, features_or_shape: int | Sequence[int], mask: Tensor | None = None,
                  conditioner: nn.Module | None = None, hidden: Sequence[int] = (64, 64), *,
                  n_bins: int = 8, bound: float = 4.0, min_bin_width: float = 1e-3,
-                 min_bin_height: float = 1e-3, min_derivative: float = 1e-3, zero_init: bool = True) -> None:
-        if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
-            raise ValueError(f"RQSplineCoupling: n_bins must be a positive int, got {n_bins!r}")
-        for name, v in (("bound", bound), ("min_bin_width", min_bin_width), ("min_bin_height", min_bin_height),
-                        ("min_derivative", min_derivative)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-                raise ValueError(f"RQSplineCoupling: {name} must be a finite positive number, got {v!r}")
-        if min_bin_width * n_bins >= 1 or min_bin_height * n_bins >= 1:
-            raise ValueError("RQSplineCoupling: min_bin_width·n_bins and min_bin_height·n_bins must be < 1")
-        if min_derivative >= 1:
-            raise ValueError(f"RQSplineCoupling: min_derivative must be < 1, got {min_derivative!r}")
-        self.n_params = 3 * n_bins - 1  # read by Coupling.__init__ to size the conditioner
-        super().__init__(features_or_shape, mask, conditioner, hidden, zero_init)
-        self.n_bins = n_bins
-        self.bound = float(bound)
-        self.min_bin_width = float(min_bin_width)
-        self.min_bin_height = float(min_bin_height)
-        self.min_derivative = float(min_derivative)
+                 min_bin_height: float = 1e-3, min_derivative: float = 1e-3, zero_init: bool = True,
+                 context_features: int = 0) -> None:
+        spline = SplineMap(n_bins, bound, min_bin_width, min_bin_height, min_derivative)
+        super().__init__(features_or_shape, mask, conditioner, hidden, zero_init, elementwise=spline,
+                         context_features=context_features)
 
-    def _elementwise(self, zb: Tensor, params: Tensor, inverse: bool) -> tuple[Tensor, Tensor]:
-        # params: (batch, n_params, *shape_b) → (batch, *shape_b, n_params)
-        return rational_quadratic_spline(zb, params.movedim(1, -1), inverse=inverse, bound=self.bound,
-                                         min_bin_width=self.min_bin_width, min_bin_height=self.min_bin_height,
-                                         min_derivative=self.min_derivative)
-
-    def extra_repr(self) -> str:
-        return f"event_shape={self.event_shape}, n_bins={self.n_bins}, bound={self.bound}"
+    def __getattr__(self, name: str):
+        if name in ("n_bins", "n_params", "bound", "min_bin_width", "min_bin_height", "min_derivative"):
+            return getattr(self.elementwise, name)
+        return super().__getattr__(name)

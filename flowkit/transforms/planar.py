@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..validation import finite_real, positive_int
 from .base import Transform
 
 __all__ = ["Planar"]
@@ -18,11 +21,18 @@ class Planar(Transform):
 
     * **Constraint** (appendix A.1): ``f`` is invertible when :math:`w^\top \hat u \ge -1`. The raw
       parameter ``u`` is mapped to :math:`\hat u = u + (m(w^\top u) - w^\top u)\, w / \lVert w\rVert^2`
-      with :math:`m(a) = -1 + \operatorname{softplus}(a)`, so :math:`w^\top \hat u = m(w^\top u) > -1`
-      for *any* raw ``u, w, b``. In floating point ``softplus(a)`` underflows to 0 for very negative
-      ``a`` (about -37 in float64, -17 in float32), which would make the map fold; we therefore add a
-      margin :math:`\delta = 10^{-4}` (``MARGIN``): :math:`m(a) = -1 + \delta + \operatorname{softplus}(a)`,
-      so :math:`|\det J| \ge \delta` everywhere.
+      with :math:`m(a) = -1 + \operatorname{softplus}(a)` in the paper, so :math:`w^\top \hat u = m(w^\top u) > -1`
+      for *any* raw ``u, w, b``. Two changes make it work in practice:
+
+      - a margin :math:`\delta = 10^{-4}` (``MARGIN``): in floating point ``softplus(a)`` underflows
+        to 0 for very negative ``a`` (about -37 in float64, -17 in float32), which would make the
+        map fold, so we use :math:`-1 + \delta + \operatorname{softplus}(\cdot)` and
+        :math:`|\det J| \ge \delta` everywhere;
+      - a shift ``c`` (``SHIFT``) with :math:`\operatorname{softplus}(c) = 1 - \delta`, so that
+        :math:`m(0) = 0`: the paper's :math:`m(0) = -1 + \log 2 \approx -0.31` makes every fresh layer
+        (small ``u`` and ``w``) contract along ``w``; with the shift a fresh layer is close to the identity.
+
+      Together: :math:`m(a) = -1 + \delta + \operatorname{softplus}(a + c)`, :math:`c = \log(e^{1-\delta} - 1)`.
     * **forward log-det**: with :math:`\psi(z) = (1 - \tanh^2(w^\top z + b))\, w`,
       :math:`\log|\det \partial x/\partial z| = \log|1 + \hat u^\top \psi(z)|`.
     * **inverse**: write :math:`\alpha = w^\top z`. Projecting ``x`` on ``w`` gives the scalar equation
@@ -35,31 +45,32 @@ class Planar(Transform):
     """
 
     MARGIN = 1e-4
+    SHIFT = math.log(math.expm1(1.0 - MARGIN))  # softplus(SHIFT) = 1 - MARGIN, so m(0) = 0
 
     def __init__(self, features: int, *, init_scale: float = 0.01) -> None:
-        if isinstance(features, bool) or not isinstance(features, int) or features <= 0:
-            raise ValueError(f"Planar: features must be a positive int, got {features!r}")
+        features = positive_int(features, "features", "Planar")
+        init_scale = finite_real(init_scale, "init_scale", "Planar", low=0.0)
         super().__init__(features)
         self.u = nn.Parameter(torch.randn(features) * init_scale)
         self.w = nn.Parameter(torch.randn(features) * init_scale)
         self.b = nn.Parameter(torch.zeros(()))
 
     def u_hat(self) -> Tensor:
-        """The constrained ``û`` with ``wᵀû = -1 + δ + softplus(wᵀu) > -1``."""
+        """The constrained ``û`` with ``wᵀû = m(wᵀu) = -1 + δ + softplus(wᵀu + c) > -1`` (``m(0) = 0``)."""
         wu = self.w @ self.u
         w_sq = (self.w @ self.w).clamp_min(torch.finfo(self.w.dtype).tiny)
-        return self.u + (-1.0 + self.MARGIN + F.softplus(wu) - wu) * self.w / w_sq
+        return self.u + (-1.0 + self.MARGIN + F.softplus(wu + self.SHIFT) - wu) * self.w / w_sq
 
-    def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         u = self.u_hat()
         a = z @ self.w + self.b
         h = torch.tanh(a)
         x = z + h.unsqueeze(-1) * u
-        # 1 + ûᵀψ = 1 + (wᵀû) (1 - tanh²) ≥ 1 + m(wᵀu) > 0
+        # 1 + ûᵀψ = 1 + (wᵀû) (1 - tanh²) ≥ min(1, 1 + m(wᵀu)) ≥ δ > 0
         det = 1.0 + (1.0 - h * h) * (self.w @ u)
         return x, torch.log(det.abs())
 
-    def _inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
         u = self.u_hat()
         wu = self.w @ u
         target = x @ self.w  # wᵀx

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ._validation import module_dtype
-from .grid import _as_bounds, evaluate_on_grid
+from ..grid import _as_bounds, evaluate_on_grid
+from ..validation import module_dtype
 
 __all__ = [
     "plot_density", "plot_samples", "plot_energy", "plot_grid_deformation", "plot_history",
@@ -197,7 +197,7 @@ def plot_samples(x: Any, ax: Any = None, bounds: float | Sequence[Any] | None = 
 # grid deformation
 # ----------------------------------------------------------------------------------------
 def _stages(transform: Any, z: Tensor) -> tuple[list[Tensor], list[str]]:
-    from .base import Compose, Transform
+    from ..transforms.base import Compose, Transform
 
     if isinstance(transform, Compose):
         layers = list(transform)
@@ -256,7 +256,7 @@ def plot_grid_deformation(transform: Any, bounds: float = 3.0, n_lines: int = 15
     """
     import matplotlib.pyplot as plt
 
-    from .flow import Flow
+    from ..flow import Flow
 
     if isinstance(transform, Flow):
         transform = transform.transform

@@ -36,152 +36,17 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import torch
 from torch import Tensor, nn
 
-from ._validation import module_dtype, validate_batch
+from ..validation import module_dtype, validate_batch, validate_context
+from .history import History
 
 __all__ = ["History", "fit", "fit_reverse_kl"]
 
 _EVAL_CHUNK = 8192
-
-
-# ----------------------------------------------------------------------------------------
-# History
-# ----------------------------------------------------------------------------------------
-@dataclass
-class History:
-    """What a training run recorded, one entry per optimisation step (and per evaluation).
-
-    Attributes:
-        objective: ``"nll"`` (from :func:`fit`) or ``"reverse_kl"`` (from :func:`fit_reverse_kl`).
-        step: step numbers ``1, 2, …``.
-        loss: training loss at each step (nats; for ``"nll"`` the mini-batch mean −log p(x),
-            for ``"reverse_kl"`` the Monte-Carlo estimate of E_q[log q − log p̃] at β = 1,
-            i.e. the reverse KL up to the unknown log Z).
-        lr: learning rate used at each step.
-        grad_norm: total gradient norm at each step, *before* clipping.
-        time_s: wall-clock seconds since the start of the run, at each step.
-        val_step, val_nll: steps at which the validation set was evaluated (0 = before
-            training) and its mean −log p(x) there (``fit`` with ``val_data`` only).
-        beta: inverse temperature β_t used at each step (``fit_reverse_kl`` only).
-        kl: the true reverse KL, loss + log Z, at each step (``fit_reverse_kl`` with
-            ``log_normalizer`` only).
-        log_normalizer: the log Z given to ``fit_reverse_kl``, if any.
-        seed: the seed of the run.
-    """
-
-    objective: str = "nll"
-    step: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    grad_norm: list[float] = field(default_factory=list)
-    time_s: list[float] = field(default_factory=list)
-    val_step: list[int] = field(default_factory=list)
-    val_nll: list[float] = field(default_factory=list)
-    beta: list[float] = field(default_factory=list)
-    kl: list[float] = field(default_factory=list)
-    log_normalizer: float | None = None
-    seed: int | None = None
-
-    def __len__(self) -> int:
-        return len(self.step)
-
-    @property
-    def final_loss(self) -> float | None:
-        """The training loss of the last step (``None`` before any step)."""
-        return self.loss[-1] if self.loss else None
-
-    @property
-    def final_val_nll(self) -> float | None:
-        """Validation NLL at the end of training (``None`` without validation data)."""
-        return self.val_nll[-1] if self.val_nll else None
-
-    @property
-    def best_val_nll(self) -> float | None:
-        """Lowest validation NLL seen during training (``None`` without validation data)."""
-        return min(self.val_nll) if self.val_nll else None
-
-    @property
-    def best_val_step(self) -> int | None:
-        """Step at which :attr:`best_val_nll` was reached."""
-        if not self.val_nll:
-            return None
-        return self.val_step[min(range(len(self.val_nll)), key=self.val_nll.__getitem__)]
-
-    @property
-    def final_kl(self) -> float | None:
-        """True reverse KL at the last step (``fit_reverse_kl`` with ``log_normalizer`` only)."""
-        return self.kl[-1] if self.kl else None
-
-    def plot(self, ax: Any = None, *, smooth: int | None = None, title: str | None = None) -> Any:
-        """Draw the training curve(s) on ``ax`` (a new figure if ``None``) and return the Axes.
-
-        The per-step loss is drawn faintly with a moving average on top (window
-        ``smooth``, default ≈ 2 % of the run); validation NLL and the true KL, when
-        recorded, are drawn as their own labelled curves.
-        """
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 3.8))
-        kl_mode = self.objective == "reverse_kl"
-        train_label = "train −ELBO (KL − log Z)" if kl_mode else "train NLL"
-        if self.loss:
-            ax.plot(self.step, self.loss, color="C0", alpha=0.3, lw=0.8, label=f"{train_label}, per step")
-            w = smooth if smooth is not None else max(1, len(self.loss) // 50)
-            if w > 1 and len(self.loss) >= w:
-                ma = _moving_average(self.loss, w)
-                ax.plot(self.step[w - 1:], ma, color="C0", lw=1.8, label=f"{train_label}, mean of {w}")
-        if self.val_nll:
-            ax.plot(self.val_step, self.val_nll, "o-", color="C1", ms=3.5, lw=1.5, label="validation NLL")
-        if self.kl:
-            ax.plot(self.step, self.kl, color="C2", alpha=0.9, lw=1.0, label="true KL(q‖p)")
-        ax.set_xlabel("step")
-        if kl_mode:
-            ax.set_ylabel("reverse KL (nats, up to log Z)" if not self.kl else "reverse KL (nats)")
-        else:
-            ax.set_ylabel("negative log-likelihood (nats)")
-        ax.set_title(title or ("reverse-KL training" if kl_mode else "maximum-likelihood training"))
-        if self.loss and len(self.loss) > 20:
-            # Ignore the first few steps when choosing the y range: they can be huge.
-            vals = self.loss[len(self.loss) // 20:] + self.val_nll[len(self.val_nll) // 20:] + self.kl[len(self.kl) // 20:]
-            vals = [v for v in vals if math.isfinite(v)]
-            if vals:
-                lo, hi = min(vals), max(vals)
-                pad = 0.1 * (hi - lo) + 1e-3
-                ax.set_ylim(lo - pad, hi + pad)
-        ax.grid(True, alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize="small")
-        return ax
-
-    def __repr__(self) -> str:
-        parts = [f"objective={self.objective!r}", f"steps={len(self.step)}"]
-        if self.loss:
-            parts.append(f"final_loss={self.loss[-1]:.4f}")
-        if self.val_nll:
-            parts.append(f"final_val_nll={self.val_nll[-1]:.4f}")
-            parts.append(f"best_val_nll={min(self.val_nll):.4f}")
-        if self.kl:
-            parts.append(f"final_kl={self.kl[-1]:.4f}")
-        if self.time_s:
-            parts.append(f"time_s={self.time_s[-1]:.1f}")
-        return f"History({', '.join(parts)})"
-
-
-def _moving_average(values: list[float], w: int) -> list[float]:
-    out, s = [], 0.0
-    for i, v in enumerate(values):
-        s += v
-        if i >= w:
-            s -= values[i - w]
-        if i >= w - 1:
-            out.append(s / w)
-    return out
 
 
 # ----------------------------------------------------------------------------------------
@@ -352,14 +217,15 @@ def _nonfinite(what: str, step: int, value: float, hint: str) -> FloatingPointEr
 # maximum likelihood
 # ----------------------------------------------------------------------------------------
 @torch.no_grad()
-def _mean_nll(flow: nn.Module, data: Tensor, device: torch.device) -> float:
+def _mean_nll(flow: nn.Module, data: Tensor, device: torch.device, context: Tensor | None = None) -> float:
     was_training = flow.training
     flow.eval()
     try:
         total = 0.0
         for i in range(0, data.shape[0], _EVAL_CHUNK):
             xb = data[i:i + _EVAL_CHUNK].to(device)
-            total += float(-flow.log_prob(xb).double().sum())
+            cb = None if context is None else context[i:i + _EVAL_CHUNK].to(device)
+            total += float(-flow.log_prob(xb, cb).double().sum())
         return total / data.shape[0]
     finally:
         flow.train(was_training)
@@ -368,6 +234,7 @@ def _mean_nll(flow: nn.Module, data: Tensor, device: torch.device) -> float:
 def fit(
     flow: nn.Module,
     data: Tensor,
+    context: Tensor | None = None,
     *,
     steps: int | None = None,
     epochs: int | None = None,
@@ -376,6 +243,7 @@ def fit(
     weight_decay: float = 0.0,
     clip_grad: float | None = 5.0,
     val_data: Tensor | None = None,
+    val_context: Tensor | None = None,
     val_every: int | None = None,
     seed: int = 0,
     progress: bool | None = None,
@@ -396,6 +264,8 @@ def fit(
         flow: a :class:`~flowkit.Flow` (any ``nn.Module`` with ``log_prob``), updated in place.
         data: floating tensor ``(N, *flow.event_shape)`` (stays on its device; batches
             are moved to the flow's device).
+        context: for a conditional flow :math:`p(x\mid c)`, the context of each data row,
+            ``(N, ...)``; the loss is then :math:`-\log p(x\mid c)`.
         steps: number of optimisation steps. Give exactly one of ``steps`` / ``epochs``;
             with neither, ``steps=1000``.
         epochs: number of passes over ``data`` (``ceil(N / batch_size)`` steps each).
@@ -405,6 +275,7 @@ def fit(
         lr: Adam learning rate. weight_decay: Adam's L2 penalty.
         clip_grad: maximum total gradient norm (``torch.nn.utils.clip_grad_norm_``);
             ``None`` disables clipping. The norm before clipping is recorded.
+        val_context: the context rows of ``val_data`` (conditional flows).
         val_data: optional held-out data; its mean NLL is computed under
             ``torch.no_grad()`` in eval mode before training (step 0), every
             ``val_every`` steps (default: about 20 evaluations per run) and at the end.
@@ -433,6 +304,12 @@ def fit(
     validate_batch(data, event_shape, name="data", where="fit", dtype=dtype)
     if val_data is not None:
         validate_batch(val_data, event_shape, name="val_data", where="fit", dtype=dtype)
+    if context is not None:
+        validate_context(context, data.shape[0], where="fit", dtype=dtype)
+    if val_context is not None:
+        if val_data is None:
+            raise ValueError("fit: val_context needs val_data")
+        validate_context(val_context, val_data.shape[0], where="fit (val_context)", dtype=dtype)
     if steps is not None and epochs is not None:
         raise ValueError(f"give exactly one of steps or epochs, got steps={steps!r} and epochs={epochs!r}")
     batch_size = _check_pos_int(batch_size, "batch_size")
@@ -468,7 +345,7 @@ def fit(
 
     def validate(step: int) -> None:
         assert val_data is not None
-        v = _mean_nll(flow, val_data, device)
+        v = _mean_nll(flow, val_data, device, val_context)
         if not math.isfinite(v):
             raise _nonfinite("validation NLL", step, v,
                              "Some validation points get zero density (log p = -inf) or NaN.")
@@ -485,8 +362,9 @@ def fit(
             for step in range(1, total_steps + 1):
                 idx = next(it)
                 xb = data[idx].to(device)
+                cb = None if context is None else context[idx].to(device)
                 opt.zero_grad(set_to_none=True)
-                loss = -flow.log_prob(xb).mean()
+                loss = -flow.log_prob(xb, cb).mean()
                 lv = float(loss.detach())
                 if not math.isfinite(lv):
                     raise _nonfinite("training loss (mean NLL)", step, lv,

@@ -39,22 +39,17 @@ is exactly the identity.
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from ..validation import finite_real, nonneg_int, positive_int
 from .base import Transform
+from .elementwise import AffineMap
 
 __all__ = ["MaskedLinear", "MADE", "MaskedAffineAutoregressive", "MAF"]
-
-
-def _pos_int(v: object, name: str, where: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-        raise ValueError(f"{where}: {name} must be a positive int, got {v!r}")
-    return v
 
 
 def _as_order(order: Sequence[int] | Tensor | None, features: int, where: str) -> Tensor:
@@ -95,28 +90,45 @@ class MADE(nn.Module):
 
     Args:
         features: ``D``.
-        n_params: parameters per feature (2 for an affine layer: shift and log-scale).
-        hidden: hidden layer widths (each should be ≥ D-1 so every degree is present).
+        n_params: parameters per feature (2 for an affine layer: raw log-scale, then shift).
+        hidden: hidden layer widths, each at least ``D - 1`` so that every degree is present
+            (a narrower layer would silently cut some features off from their predecessors).
         order: the autoregressive order, a permutation of ``0..D-1`` (default ``0, 1, …``).
         activation: the nonlinearity between layers.
         zero_init: zero the last layer so all outputs start at 0.
+        context_features: size of a context row (a conditional MADE): the context has degree 0,
+            so every hidden unit may see it and every output depends on it.
+
+    Example:
+        >>> import torch, flowkit as fk
+        >>> made = fk.MADE(3, hidden=(8,))
+        >>> bool(made.connectivity().triu().any())  # output i never sees inputs j >= i
+        False
     """
 
     def __init__(self, features: int, n_params: int = 2, hidden: Sequence[int] = (64, 64),
                  order: Sequence[int] | Tensor | None = None, activation: type[nn.Module] = nn.ReLU,
-                 zero_init: bool = True) -> None:
+                 zero_init: bool = True, context_features: int = 0) -> None:
         super().__init__()
-        D = _pos_int(features, "features", "MADE")
+        D = positive_int(features, "features", "MADE")
         self.features = D
-        self.n_params = _pos_int(n_params, "n_params", "MADE")
-        hidden = tuple(_pos_int(h, "hidden width", "MADE") for h in hidden)
+        self.n_params = positive_int(n_params, "n_params", "MADE")
+        hidden = tuple(positive_int(h, "hidden width", "MADE") for h in hidden)
+        if not hidden:
+            raise ValueError("MADE: needs at least one hidden layer")
+        for h in hidden:
+            if h < D - 1:
+                raise ValueError(f"MADE: hidden widths must be >= features - 1 = {D - 1} so that every "
+                                 f"degree is present, got {hidden}")
+        self.context_features = nonneg_int(context_features, "context_features", "MADE")
         order_t = _as_order(order, D, "MADE")
         self.register_buffer("order", order_t)
         in_deg = torch.empty(D, dtype=torch.long)
         in_deg[order_t] = torch.arange(1, D + 1)
         self.register_buffer("degrees", in_deg)
         layers: list[nn.Module] = []
-        prev_deg, prev_size = in_deg, D
+        ctx_deg = torch.zeros(self.context_features, dtype=torch.long)  # degree 0: seen by every unit
+        prev_deg, prev_size = torch.cat([in_deg, ctx_deg]), D + self.context_features
         for h in hidden:
             deg = torch.arange(h) % max(D - 1, 1) + 1
             layers += [MaskedLinear(prev_size, h, deg[:, None] >= prev_deg[None, :]), activation()]
@@ -129,7 +141,11 @@ class MADE(nn.Module):
                 self.out.weight.zero_()
                 self.out.bias.zero_()
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
+        if self.context_features:
+            if context is None:
+                raise ValueError(f"MADE is conditional (context_features={self.context_features}); pass a context")
+            x = torch.cat([x, context.reshape(context.shape[0], -1)], dim=1)
         h = self.out(self.body(x))
         return h.view(x.shape[0], self.n_params, self.features)
 
@@ -140,7 +156,7 @@ class MADE(nn.Module):
             mk = layer.mask.to(torch.float64)
             m = mk if m is None else mk @ m
         assert m is not None
-        m = m.view(self.n_params, self.features, self.features).sum(0)
+        m = m[:, : self.features].reshape(self.n_params, self.features, self.features).sum(0)
         return m > 0
 
 
@@ -171,49 +187,47 @@ class MaskedAffineAutoregressive(Transform):
         reverse: shorthand for ``order = D-1, …, 0``.
         activation: MADE nonlinearity.
         zero_init: start as the identity map.
+        context_features: size of a context row (a conditional MAF, :math:`p(x\mid c)`).
+
+    Example:
+        >>> import torch, flowkit as fk
+        >>> fk.check(fk.MAF(3, hidden=(16,), zero_init=False), torch.randn(8, 3)).passed
+        True
     """
 
     def __init__(self, features: int, hidden: Sequence[int] = (64, 64), scale_bound: float = 3.0, *,
                  order: Sequence[int] | Tensor | None = None, reverse: bool = False,
-                 activation: type[nn.Module] = nn.ReLU, zero_init: bool = True) -> None:
-        D = _pos_int(features, "features", "MaskedAffineAutoregressive")
-        if not (isinstance(scale_bound, (int, float)) and not isinstance(scale_bound, bool)
-                and math.isfinite(scale_bound) and scale_bound > 0):
-            raise ValueError(f"MaskedAffineAutoregressive: scale_bound must be a finite positive number, "
-                             f"got {scale_bound!r}")
+                 activation: type[nn.Module] = nn.ReLU, zero_init: bool = True, context_features: int = 0) -> None:
+        D = positive_int(features, "features", "MaskedAffineAutoregressive")
+        self_map = AffineMap(finite_real(scale_bound, "scale_bound", "MaskedAffineAutoregressive",
+                                         low=0.0, low_open=True))
         if reverse and order is not None:
             raise ValueError("MaskedAffineAutoregressive: give either order or reverse=True, not both")
-        super().__init__(D)
+        super().__init__(D, context_shape=context_features or None)
         if reverse:
             order = torch.arange(D - 1, -1, -1)
-        self.made = MADE(D, 2, hidden, order, activation, zero_init)
-        self.scale_bound = float(scale_bound)
+        self.made = MADE(D, 2, hidden, order, activation, zero_init, context_features)
+        self.elementwise = self_map
 
     @property
     def order(self) -> Tensor:
         return self.made.order
 
-    def log_scale(self, raw: Tensor) -> Tensor:
-        """Soft clamp ``c·tanh(raw/c)`` of the raw log-scale."""
-        c = self.scale_bound
-        return c * torch.tanh(raw / c)
+    @property
+    def scale_bound(self) -> float:
+        return self.elementwise.scale_bound  # type: ignore[return-value]
 
-    def _shift_log_scale(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        h = self.made(x)
-        return h[:, 0], self.log_scale(h[:, 1])
+    def inverse(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        z, ld = self.elementwise.inverse(x, self.made(x, context))
+        return z, ld.sum(dim=1)
 
-    def _inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        mu, s = self._shift_log_scale(x)
-        return (x - mu) * torch.exp(-s), -s.sum(dim=1)
-
-    def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, z: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         x = torch.zeros_like(z)
-        s = torch.zeros_like(z)
+        ld = torch.zeros_like(z)
         for _ in range(self.made.features):
-            mu, s = self._shift_log_scale(x)
-            x = z * torch.exp(s) + mu
-        # the last pass saw every x_{<i} final, so its s is the s of the returned x
-        return x, s.sum(dim=1)
+            x, ld = self.elementwise.forward(z, self.made(x, context))
+        # the last pass saw every x_{<i} final, so its log-slopes are those of the returned x
+        return x, ld.sum(dim=1)
 
     def extra_repr(self) -> str:
         return f"features={self.made.features}, scale_bound={self.scale_bound}"

@@ -55,7 +55,7 @@ from torch import Tensor
 
 __all__ = ["main", "build_model", "load_checkpoint", "evaluate", "BUILDERS"]
 
-FORMAT = 1
+FORMAT = 2  # 2: flowkit 0.2 module layout (generative-order MultiScale, Split as a coupling)
 BUILDERS = ("realnvp", "glow")
 DEFAULTS: dict[str, Any] = {
     "steps": 3000, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.0, "warmup": 100,
@@ -72,7 +72,7 @@ DEFAULTS: dict[str, Any] = {
 # ----------------------------------------------------------------------------------------
 def build_model(model: str, config: dict[str, Any]):
     """The :class:`~flowkit.image.ImageFlow` of ``model`` (``"realnvp"``/``"glow"``) built with ``config``."""
-    from .image import Glow, RealNVP
+    from ..image import Glow, RealNVP
 
     if model not in BUILDERS:
         raise ValueError(f"unknown model {model!r}; expected one of {BUILDERS}")
@@ -110,54 +110,17 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
     return model
 
 
-@torch.no_grad()
 def evaluate(model, x_int: Tensor, *, n_samples: int = 1, importance_weighted: bool = False,
              seed: int = 1234, batch_size: int = 512) -> float:
-    """Mean bits/dim of ``x_int`` with ``n_samples`` dequantization samples per image, deterministic.
+    """Mean bits/dim of ``x_int``: :meth:`~flowkit.image.ImageFlow.bits_per_dim` with noise seeded ``seed``.
 
     The noise comes from a CPU ``torch.Generator`` seeded ``seed`` (drawn on the CPU and moved to
-    the model's device, so CPU and GPU see the same noise); the model is put in eval mode for the
-    call. ``importance_weighted=False`` averages the per-sample bounds; ``True`` gives the
-    importance-weighted bound with ``k = n_samples``.
+    the model's device, so CPU and GPU see the same noise).
     """
+    device = next(model.parameters()).device
     gen = torch.Generator().manual_seed(seed)
-    was_training = model.training
-    model.eval()
-    try:
-        device = next(model.parameters()).device
-        dtype = next(model.parameters()).dtype
-        deq = model.dequantizer
-        total, count = 0.0, 0
-        for lo in range(0, x_int.shape[0], batch_size):
-            xb = x_int[lo:lo + batch_size].to(device)
-            nlls = []
-            for _ in range(n_samples):
-                nlls.append(_nll_cpu_noise(model, deq, xb, gen, dtype))
-            s = torch.stack(nlls).double()
-            nll = -(torch.logsumexp(-s, 0) - math.log(n_samples)) if importance_weighted else s.mean(0)
-            total += float(nll.sum())
-            count += xb.shape[0]
-        return total / count / (model.num_dims * math.log(2.0))
-    finally:
-        model.train(was_training)
-
-
-def _nll_cpu_noise(model, deq, xb: Tensor, gen: torch.Generator, dtype: torch.dtype) -> Tensor:
-    """``model.nll`` with the dequantization noise drawn from the CPU generator ``gen``."""
-    from .image import UniformDequantization, VariationalDequantization
-
-    n_bins = model.n_bins
-    x = xb.to(dtype)
-    if isinstance(deq, VariationalDequantization):
-        eps = torch.randn(x.shape, generator=gen, dtype=dtype).to(x.device)
-        u, log_q = deq.noise(x, n_bins, eps)
-        y = (x + u) / n_bins
-    elif isinstance(deq, UniformDequantization):
-        u = torch.rand(x.shape, generator=gen, dtype=dtype).to(x.device)
-        y, log_q = (x + u) / n_bins, x.new_zeros(x.shape[0])
-    else:  # an unknown dequantizer: it must take a generator on the data's device
-        return model.nll(xb, generator=gen)
-    return -model.log_prob(y) + log_q + model.num_dims * math.log(n_bins)
+    return float(model.bits_per_dim(x_int.to(device), n_samples=n_samples, importance_weighted=importance_weighted,
+                                    generator=gen, batch_size=batch_size))
 
 
 # ----------------------------------------------------------------------------------------
@@ -166,11 +129,11 @@ def _nll_cpu_noise(model, deq, xb: Tensor, gen: torch.Generator, dtype: torch.dt
 def load_data(args: argparse.Namespace) -> tuple[dict[str, Tensor], int]:
     """``({"train", "val", "test"}, n_bins)``; MNIST only with ``--data mnist`` (downloads if missing)."""
     if args.data == "digits":
-        from .digits import DIGITS_BINS, digits_splits
+        from ..data.digits import DIGITS_BINS, digits_splits
 
         return digits_splits(), DIGITS_BINS
     if args.data == "mnist":
-        from .digits import MNIST_BINS, load_mnist
+        from ..data.digits import MNIST_BINS, load_mnist
 
         train = load_mnist(args.mnist_root, "train", download=True)
         test = load_mnist(args.mnist_root, "test", download=True)
@@ -416,8 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for g in opt.param_groups:
                 g["lr"] = lr
             xb = x_train[idx].to(device)
-            y, log_q = _dequantize_train(model, xb, gen)
-            loss = (-model.log_prob(y) + log_q).mean() + D * math.log(model.n_bins)
+            loss = model.nll(xb, generator=gen).mean()
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"non-finite training loss at step {step}; try a smaller --lr")
             opt.zero_grad(set_to_none=True)
@@ -506,24 +468,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB), {_sidecar_path(out)} and {_state_path(out)}",
           flush=True)
     return 0
-
-
-def _dequantize_train(model, xb: Tensor, gen: torch.Generator) -> tuple[Tensor, Tensor]:
-    """Training-time dequantization with noise drawn on the CPU from ``gen`` (reproducible on any device)."""
-    from .image import UniformDequantization, VariationalDequantization
-
-    deq, K = model.dequantizer, model.n_bins
-    dtype = next(model.parameters()).dtype
-    x = xb.to(dtype)
-    if isinstance(deq, VariationalDequantization):
-        eps = torch.randn(x.shape, generator=gen, dtype=dtype).to(x.device)
-        u, log_q = deq.noise(x, K, eps)
-        return (x + u) / K, log_q
-    if isinstance(deq, UniformDequantization):
-        u = torch.rand(x.shape, generator=gen, dtype=dtype).to(x.device)
-        return (x + u) / K, x.new_zeros(x.shape[0])
-    return model.dequantize(xb, gen)  # pragma: no cover - custom dequantizer
-
-
-if __name__ == "__main__":
-    sys.exit(main())
