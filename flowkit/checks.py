@@ -34,7 +34,12 @@ _TOL = {torch.float64: (1e-8, 1e-8), torch.float32: (2e-4, 2e-4), torch.float16:
 
 @dataclass
 class CheckResult:
-    """One line of a :class:`CheckReport`."""
+    """One line of a :class:`CheckReport`.
+
+    Example:
+        >>> CheckResult("round trip", True, 1e-9, 1e-6).line().startswith("✓")
+        True
+    """
 
     name: str
     passed: bool
@@ -51,7 +56,14 @@ class CheckResult:
 
 @dataclass
 class CheckReport:
-    """The outcome of :func:`check`: one :class:`CheckResult` per property."""
+    """The outcome of :func:`check`: one :class:`CheckResult` per property.
+
+    Example:
+        >>> import torch, flowkit as fk
+        >>> report = fk.check(fk.Reverse(3), torch.randn(4, 3))
+        >>> report["round trip z → x → z"].passed
+        True
+    """
 
     transform: str
     dtype: str
@@ -82,7 +94,21 @@ class CheckReport:
 
 
 class CheckError(AssertionError):
-    """Raised by :func:`check` when a property fails; ``.report`` holds the full report."""
+    """Raised by :func:`check` when a property fails; ``.report`` holds the full report.
+
+    Example:
+        >>> import torch, flowkit as fk
+        >>> class Wrong(fk.Transform):
+        ...     def forward(self, z):
+        ...         return 2 * z, torch.zeros(len(z))   # forgot the log-det
+        ...     def inverse(self, x):
+        ...         return x / 2, torch.zeros(len(x))
+        >>> try:
+        ...     fk.check(Wrong(2), torch.randn(8, 2))
+        ... except fk.CheckError as e:
+        ...     print(e.report.failures[0].name)
+        forward log-det = autograd slogdet (float64)
+    """
 
     def __init__(self, report: CheckReport) -> None:
         names = ", ".join(r.name for r in report.failures)
@@ -156,80 +182,110 @@ def check(transform: Transform, x: Tensor, context: Tensor | None = None, *, n_j
     if not isinstance(transform, Transform):
         raise TypeError(f"check expects a flowkit.Transform, got {type(transform).__name__}")
     transform.validate_inputs("forward", x, context)
-    same_shape = transform.event_shape == transform.latent_shape
-    d_atol, d_rtol = _TOL.get(x.dtype, _TOL[torch.float32])
-    atol = d_atol if atol is None else atol
-    rtol = d_rtol if rtol is None else rtol
-    a64, r64 = _TOL[torch.float64]
-    if x.dtype == torch.float64:
-        a64, r64 = atol, rtol
-
+    tol = _Tolerances(x.dtype, atol, rtol)
     report = CheckReport(type(transform).__name__, str(x.dtype).replace("torch.", ""))
-    add = report.results.append
     was_training = transform.training
     transform.eval()
-    t64 = copy.deepcopy(transform).to(torch.float64)
-    x64 = x.detach().to(torch.float64)
-    c64 = None if context is None else context.detach().to(torch.float64)
     try:
-        with torch.no_grad(), inside_flowkit():
-            y, ld_f = transform(x, context)
-            if tuple(ld_f.shape) != (x.shape[0],):
-                add(CheckResult("forward log-det has shape (batch,)", False, math.nan, 0.0,
-                                f"got {tuple(ld_f.shape)}"))
-            if transform.has_inverse:
-                back, ld_i_of_y = transform.inverse(y, context)
-                add(CheckResult("round trip z → x → z", *_close(back, x, atol, rtol)))
-                x_side = x if same_shape else y
-                try:
-                    x2, ld_i = transform.inverse(x_side, context)
-                except ValueError:  # x lies outside the inverse's domain (e.g. a NormalCDF's (0, 1))
-                    x_side = y
-                    x2, ld_i = transform.inverse(x_side, context)
-                    report.notes.append("x is outside the inverse's domain: the inverse was checked on forward(x)")
-                if tuple(ld_i.shape) != (x.shape[0],):
-                    add(CheckResult("inverse log-det has shape (batch,)", False, math.nan, 0.0,
-                                    f"got {tuple(ld_i.shape)}"))
-                fwd2, _ = transform(x2, context)
-                add(CheckResult("round trip x → z → x", *_close(fwd2, x_side, atol, rtol)))
-                # 3. forward and inverse log-dets cancel
-                add(CheckResult("log|det J_f(z)| + log|det J_f⁻¹(f(z))| = 0",
-                                *_close(ld_f + ld_i_of_y, torch.zeros_like(ld_f), atol, rtol)))
-            else:
-                report.notes.append("no inverse: round trips and inverse log-dets not checked")
-            # reference log-dets in float64
-            y64, ld_f64 = t64(x64, c64)
-        # 2. autograd Jacobians in float64
-        rows, crows = x64[:n_jacobian], None if c64 is None else c64[:n_jacobian]
-        with inside_flowkit():
-            jac_f = _jacobian_logdets(lambda v, c: t64(v, c)[0], rows, crows)
-        add(CheckResult("forward log-det = autograd slogdet (float64)", *_close(ld_f64[:n_jacobian], jac_f, a64, r64)))
-        if x.dtype != torch.float64:
-            add(CheckResult(f"forward log-det in {report.dtype} vs float64",
-                            *_close(ld_f[:n_jacobian].to(torch.float64), jac_f, atol, rtol)))
-        if transform.has_inverse:
-            x_side64 = (x64 if x_side is x else y64)[:n_jacobian]
-            with torch.no_grad(), inside_flowkit():
-                _, ld_i64 = t64.inverse(x_side64, crows)
-            with inside_flowkit():
-                jac_i = _jacobian_logdets(lambda v, c: t64.inverse(v, c)[0], x_side64, crows)
-            add(CheckResult("inverse log-det = autograd slogdet (float64)", *_close(ld_i64, jac_i, a64, r64)))
-        # 4. normalisation in 2-D
+        y, ld_f, x_side = _round_trips(transform, x, context, tol, report)
+        _autograd_logdets(transform, x, y, ld_f, x_side, context, n_jacobian, tol, report)
         if integrate is None:
-            integrate = transform.event_shape == (2,) and same_shape and transform.has_inverse and context is None
+            integrate = (transform.event_shape == (2,) and transform.event_shape == transform.latent_shape
+                         and transform.has_inverse and context is None)
         if integrate:
-            if transform.event_shape != (2,) or not transform.has_inverse:
-                raise ValueError("check: integrate=True needs an invertible transform of 2-D events")
-            if context is not None:
-                raise ValueError("check: integrate=True needs an unconditional transform (no context)")
-            mass, box = _integral(t64, bounds, resolution)
-            add(CheckResult("density integrates to 1", math.isfinite(mass) and abs(mass - 1) <= integral_tol,
-                            abs(mass - 1), integral_tol, f"∫p = {mass:.6f} on {box}"))
+            _normalisation(transform, context, bounds, resolution, integral_tol, report)
     finally:
         transform.train(was_training)
     if raise_on_fail and not report.passed:
         raise CheckError(report)
     return report
+
+
+class _Tolerances:
+    """``(atol, rtol)`` in the input's dtype and for the float64 reference."""
+
+    def __init__(self, dtype: torch.dtype, atol: float | None, rtol: float | None) -> None:
+        d_atol, d_rtol = _TOL.get(dtype, _TOL[torch.float32])
+        self.atol = d_atol if atol is None else atol
+        self.rtol = d_rtol if rtol is None else rtol
+        self.a64, self.r64 = (self.atol, self.rtol) if dtype == torch.float64 else _TOL[torch.float64]
+
+
+def _shape_result(name: str, ld: Tensor, batch: int) -> CheckResult | None:
+    if tuple(ld.shape) == (batch,):
+        return None
+    return CheckResult(f"{name} log-det has shape (batch,)", False, math.nan, 0.0, f"got {tuple(ld.shape)}")
+
+
+@torch.no_grad()
+def _round_trips(t: Transform, x: Tensor, context: Tensor | None, tol: _Tolerances,
+                 report: CheckReport) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Round trips both ways and the cancellation of the log-dets; returns ``(f(x), ld_f, x-side points)``."""
+    add = report.results.append
+    with inside_flowkit():
+        y, ld_f = t(x, context)
+        bad = _shape_result("forward", ld_f, x.shape[0])
+        if bad:
+            add(bad)
+        if not t.has_inverse:
+            report.notes.append("no inverse: round trips and inverse log-dets not checked")
+            return y, ld_f, None
+        back, ld_i_of_y = t.inverse(y, context)
+        add(CheckResult("round trip z → x → z", *_close(back, x, tol.atol, tol.rtol)))
+        x_side = x if t.event_shape == t.latent_shape else y
+        try:
+            x2, ld_i = t.inverse(x_side, context)
+        except ValueError:  # x lies outside the inverse's domain (e.g. a NormalCDF's (0, 1))
+            x_side = y
+            x2, ld_i = t.inverse(x_side, context)
+            report.notes.append("x is outside the inverse's domain: the inverse was checked on forward(x)")
+        bad = _shape_result("inverse", ld_i, x.shape[0])
+        if bad:
+            add(bad)
+        fwd2, _ = t(x2, context)
+    add(CheckResult("round trip x → z → x", *_close(fwd2, x_side, tol.atol, tol.rtol)))
+    add(CheckResult("log|det J_f(z)| + log|det J_f⁻¹(f(z))| = 0",
+                    *_close(ld_f + ld_i_of_y, torch.zeros_like(ld_f), tol.atol, tol.rtol)))
+    return y, ld_f, x_side
+
+
+def _autograd_logdets(t: Transform, x: Tensor, y: Tensor, ld_f: Tensor, x_side: Tensor | None,
+                      context: Tensor | None, n: int, tol: _Tolerances, report: CheckReport) -> None:
+    """Each direction's log-det against ``slogdet`` of the autograd Jacobian, in float64."""
+    add = report.results.append
+    t64 = copy.deepcopy(t).to(torch.float64)
+    rows = x.detach()[:n].to(torch.float64)
+    crows = None if context is None else context.detach()[:n].to(torch.float64)
+    with inside_flowkit():
+        with torch.no_grad():
+            _, ld_f64 = t64(rows, crows)
+        jac_f = _jacobian_logdets(lambda v, c: t64(v, c)[0], rows, crows)
+        add(CheckResult("forward log-det = autograd slogdet (float64)", *_close(ld_f64, jac_f, tol.a64, tol.r64)))
+        if x.dtype != torch.float64:
+            add(CheckResult(f"forward log-det in {report.dtype} vs float64",
+                            *_close(ld_f[:n].to(torch.float64), jac_f, tol.atol, tol.rtol)))
+        if x_side is None:
+            return
+        side64 = rows if x_side is x else x_side.detach()[:n].to(torch.float64)
+        if x_side is not x:  # the x side came from the float32 forward: recompute it in float64
+            with torch.no_grad():
+                side64 = t64(rows, crows)[0]
+        with torch.no_grad():
+            _, ld_i64 = t64.inverse(side64, crows)
+        jac_i = _jacobian_logdets(lambda v, c: t64.inverse(v, c)[0], side64, crows)
+    add(CheckResult("inverse log-det = autograd slogdet (float64)", *_close(ld_i64, jac_i, tol.a64, tol.r64)))
+
+
+def _normalisation(t: Transform, context: Tensor | None, bounds, resolution: int, integral_tol: float,
+                   report: CheckReport) -> None:
+    """The pushed-forward standard normal integrates to 1 (2-D events)."""
+    if t.event_shape != (2,) or not t.has_inverse:
+        raise ValueError("check: integrate=True needs an invertible transform of 2-D events")
+    if context is not None:
+        raise ValueError("check: integrate=True needs an unconditional transform (no context)")
+    mass, box = _integral(copy.deepcopy(t).to(torch.float64), bounds, resolution)
+    report.results.append(CheckResult("density integrates to 1", math.isfinite(mass) and abs(mass - 1) <= integral_tol,
+                                      abs(mass - 1), integral_tol, f"∫p = {mass:.6f} on {box}"))
 
 
 def _integral(t64: Transform, bounds, resolution: int) -> tuple[float, Bounds]:

@@ -49,6 +49,17 @@ class BaseDistribution(nn.Module):
     (reparameterised sampling); a distribution that is not conditional may leave out
     ``context``. Input checks are installed once per class, as for :class:`~flowkit.Transform`.
     ``sample(n)`` returns ``(n, *event_shape)`` on the module's device and dtype.
+
+    Example:
+        >>> import torch, flowkit as fk
+        >>> class Laplace(fk.BaseDistribution):
+        ...     def log_prob(self, z):
+        ...         return (-z.abs() - torch.log(torch.tensor(2.0))).sum(1)
+        ...     def from_noise(self, eps):
+        ...         u = torch.special.ndtr(eps) - 0.5            # uniform on (-1/2, 1/2)
+        ...         return -torch.sign(u) * torch.log1p(-2 * u.abs())
+        >>> Laplace(2).sample(3).shape
+        torch.Size([3, 2])
     """
 
     def __init_subclass__(cls, **kwargs) -> None:

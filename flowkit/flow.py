@@ -11,6 +11,7 @@ from .distributions import BaseDistribution, broadcast_context
 from .transforms.base import Transform, inside_flowkit
 from .validation import (
     as_shape,
+    check_module_device,
     module_dtype,
     nonneg_int,
     positive_int,
@@ -79,6 +80,7 @@ class Flow(nn.Module):
                 f"{type(self.transform).__name__} has no inverse, so this flow cannot evaluate "
                 "log p(x) for given x; use sample_and_log_prob for the density of its own samples"
             )
+        check_module_device(self, "Flow.log_prob")
         dtype = self._dtype()
         validate_batch(x, self.event_shape, name="x", where="Flow.log_prob", dtype=dtype)
         if context is not None:

@@ -39,6 +39,11 @@ def grid_points(bounds: float | Sequence[float] | Bounds = 4.0, resolution: int 
     Returns ``(points, xs, ys, cell_area)``: ``points`` has shape ``(resolution², 2)`` in
     row-major order (``y`` varies slowest), so ``values.view(resolution, resolution)``
     is an image with rows indexed by ``y`` — ready for ``imshow(origin="lower")``.
+
+    Example:
+        >>> pts, xs, ys, area = grid_points(2.0, resolution=4)
+        >>> pts.shape, area
+        (torch.Size([16, 2]), 1.0)
     """
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
         raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
@@ -55,7 +60,14 @@ def grid_points(bounds: float | Sequence[float] | Bounds = 4.0, resolution: int 
 def evaluate_on_grid(log_prob: Callable[[Tensor], Tensor], bounds: float | Sequence[float] | Bounds = 4.0,
                      resolution: int = 200, *, dtype: torch.dtype = torch.float32,
                      device: torch.device | str | None = None, chunk: int = 65536) -> tuple[Tensor, Tensor, Tensor]:
-    """``log_prob`` on the grid; returns ``(xs, ys, logp)`` with ``logp`` of shape ``(resolution, resolution)``."""
+    """``log_prob`` on the grid; returns ``(xs, ys, logp)`` with ``logp`` of shape ``(resolution, resolution)``.
+
+    Example:
+        >>> import torch
+        >>> xs, ys, logp = evaluate_on_grid(lambda p: -p.pow(2).sum(1), 3.0, resolution=10)
+        >>> logp.shape
+        torch.Size([10, 10])
+    """
     pts, xs, ys, _ = grid_points(bounds, resolution, dtype=dtype, device=device)
     out = torch.cat([log_prob(pts[i:i + chunk]) for i in range(0, pts.shape[0], chunk)])
     return xs, ys, out.view(resolution, resolution)
@@ -68,6 +80,11 @@ def integrate_on_grid(log_prob: Callable[[Tensor], Tensor], bounds: float | Sequ
     ``dtype`` of the grid points defaults to the dtype of the module ``log_prob`` is bound to
     (e.g. ``flow.log_prob`` of a float32 flow gets float32 points), else float64. The sum is
     always accumulated in float64.
+
+    Example:
+        >>> import flowkit as fk
+        >>> round(integrate_on_grid(fk.StandardNormal(2).log_prob, 8.0, 400), 6)
+        1.0
     """
     if dtype is None:
         owner = getattr(log_prob, "__self__", None)

@@ -15,6 +15,12 @@ class MLP(nn.Sequential):
 
     With ``zero_init=True`` (the default) the last layer's weight and bias start at zero,
     so a coupling layer that uses it starts as the identity map.
+
+    Example:
+        >>> import torch
+        >>> MLP(3, 4, hidden=(8,))(torch.randn(2, 3))   # zero-initialised output
+        tensor([[0., 0., 0., 0.],
+                [0., 0., 0., 0.]], grad_fn=<AddmmBackward0>)
     """
 
     def __init__(self, in_features: int, out_features: int, hidden: Sequence[int] = (64, 64),
@@ -37,6 +43,12 @@ def zero_init_last_layer(net: nn.Module) -> nn.Module:
     """Set the weight and bias of the last ``Linear``/``Conv`` layer of ``net`` to zero.
 
     Raises ``ValueError`` if ``net`` has no such layer.
+
+    Example:
+        >>> from torch import nn
+        >>> net = zero_init_last_layer(nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)))
+        >>> float(net[2].weight.abs().sum())
+        0.0
     """
     last = None
     for m in net.modules():

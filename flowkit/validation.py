@@ -34,7 +34,7 @@ from torch import Tensor
 
 __all__ = [
     "ArgumentTypeError", "as_shape", "as_chw", "module_dtype", "validate_batch", "validate_context",
-    "positive_int", "nonneg_int", "finite_real", "probability", "seed_or_none", "choice",
+    "check_module_device", "positive_int", "nonneg_int", "finite_real", "probability", "seed_or_none", "choice",
     "as_real_tensor", "scores", "float_dtype", "is_traced",
 ]
 
@@ -42,7 +42,12 @@ _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
 class ArgumentTypeError(TypeError, ValueError):
-    """An argument of the wrong type (a ``TypeError``, and a ``ValueError`` for older callers)."""
+    """An argument of the wrong type (a ``TypeError``, and a ``ValueError`` for older callers).
+
+    Example:
+        >>> issubclass(ArgumentTypeError, TypeError) and issubclass(ArgumentTypeError, ValueError)
+        True
+    """
 
 
 def _at(where: str) -> str:
@@ -54,7 +59,13 @@ def _is_int(v: object) -> bool:
 
 
 def positive_int(v: object, name: str, where: str = "", *, minimum: int = 1) -> int:
-    """``v`` as an ``int`` (Python or NumPy integer) that is ``>= minimum`` (default 1)."""
+    """``v`` as an ``int`` (Python or NumPy integer) that is ``>= minimum`` (default 1).
+
+    Example:
+        >>> import numpy as np
+        >>> positive_int(np.int64(3), "n")
+        3
+    """
     if not _is_int(v):
         raise ArgumentTypeError(f"{_at(where)}{name} must be an int, got {type(v).__name__} {v!r}")
     if int(v) < minimum:
@@ -64,13 +75,23 @@ def positive_int(v: object, name: str, where: str = "", *, minimum: int = 1) -> 
 
 
 def nonneg_int(v: object, name: str, where: str = "") -> int:
-    """``v`` as an ``int >= 0``."""
+    """``v`` as an ``int >= 0``.
+
+    Example:
+        >>> nonneg_int(0, "n")
+        0
+    """
     return positive_int(v, name, where, minimum=0)
 
 
 def finite_real(v: object, name: str, where: str = "", *, low: float | None = None, high: float | None = None,
                 low_open: bool = False, high_open: bool = False) -> float:
-    """``v`` as a finite ``float``, optionally within ``[low, high]`` (``low_open``: ``> low``)."""
+    """``v`` as a finite ``float``, optionally within ``[low, high]`` (``low_open``: ``> low``).
+
+    Example:
+        >>> finite_real(0.05, "alpha", "Logit", low=0.0, high=0.5, high_open=True)
+        0.05
+    """
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         raise ArgumentTypeError(f"{_at(where)}{name} must be a real number, got {type(v).__name__} {v!r}")
     f = float(v)
@@ -86,26 +107,47 @@ def finite_real(v: object, name: str, where: str = "", *, low: float | None = No
 
 
 def probability(v: object, name: str, where: str = "") -> float:
-    """``v`` as a float in the open interval ``(0, 1)``."""
+    """``v`` as a float in the open interval ``(0, 1)``.
+
+    Example:
+        >>> probability(0.05, "alpha")
+        0.05
+    """
     return finite_real(v, name, where, low=0.0, high=1.0, low_open=True, high_open=True)
 
 
 def seed_or_none(seed: object, where: str = "", *, allow_none: bool = True) -> int | None:
-    """A non-negative int seed (or ``None`` when allowed: fresh entropy)."""
+    """A non-negative int seed (or ``None`` when allowed: fresh entropy).
+
+    Example:
+        >>> seed_or_none(None), seed_or_none(3)
+        (None, 3)
+    """
     if seed is None and allow_none:
         return None
     return nonneg_int(seed, "seed", where)
 
 
 def choice(v: object, name: str, options: Sequence[Any], where: str = "") -> Any:
-    """``v`` if it is one of ``options``."""
+    """``v`` if it is one of ``options``.
+
+    Example:
+        >>> choice("mean", "reduction", ("mean", "none"))
+        'mean'
+    """
     if v not in options:
         raise ValueError(f"{_at(where)}{name} must be one of {', '.join(map(repr, options))}, got {v!r}")
     return v
 
 
 def float_dtype(dtype: object, where: str = "") -> torch.dtype:
-    """``dtype`` if it is a real floating torch dtype."""
+    """``dtype`` if it is a real floating torch dtype.
+
+    Example:
+        >>> import torch
+        >>> float_dtype(torch.float64)
+        torch.float64
+    """
     if not isinstance(dtype, torch.dtype):
         raise ArgumentTypeError(f"{_at(where)}dtype must be a torch.dtype, got {type(dtype).__name__}")
     if dtype not in _FLOAT_DTYPES:
@@ -114,7 +156,12 @@ def float_dtype(dtype: object, where: str = "") -> torch.dtype:
 
 
 def as_shape(shape: int | Sequence[int], name: str = "event_shape") -> tuple[int, ...]:
-    """Normalise ``shape`` (an int or a sequence of positive ints) to a tuple."""
+    """Normalise ``shape`` (an int or a sequence of positive ints) to a tuple.
+
+    Example:
+        >>> as_shape(3), as_shape((1, 8, 8))
+        ((3,), (1, 8, 8))
+    """
     if isinstance(shape, (bool, np.bool_)):
         raise ArgumentTypeError(f"{name} must be an int or a tuple of ints, got bool")
     if _is_int(shape):
@@ -134,7 +181,12 @@ def as_shape(shape: int | Sequence[int], name: str = "event_shape") -> tuple[int
 
 
 def as_chw(shape: Sequence[int], where: str) -> tuple[int, int, int]:
-    """Normalise an image event shape to ``(C, H, W)``."""
+    """Normalise an image event shape to ``(C, H, W)``.
+
+    Example:
+        >>> as_chw([1, 8, 8], "RealNVP")
+        (1, 8, 8)
+    """
     s = as_shape(shape)
     if len(s) != 3:
         raise ValueError(f"{where}: expected an image event shape (C, H, W), got {s}")
@@ -142,7 +194,13 @@ def as_chw(shape: Sequence[int], where: str) -> tuple[int, int, int]:
 
 
 def module_dtype(module: torch.nn.Module) -> torch.dtype | None:
-    """The floating dtype of a module's first floating parameter or buffer, if any."""
+    """The floating dtype of a module's first floating parameter or buffer, if any.
+
+    Example:
+        >>> import torch
+        >>> module_dtype(torch.nn.Linear(2, 2).double())
+        torch.float64
+    """
     for t in module.parameters():
         if t.is_floating_point():
             return t.dtype
@@ -152,11 +210,31 @@ def module_dtype(module: torch.nn.Module) -> torch.dtype | None:
     return None
 
 
+def check_module_device(module: torch.nn.Module, where: str = "") -> None:
+    """Refuse a module whose parameters live on the ``meta`` device (shapes only, no values).
+
+    Example:
+        >>> import torch
+        >>> check_module_device(torch.nn.Linear(2, 2))   # a real device: nothing to say
+    """
+    for t in module.parameters():
+        if t.device.type == "meta":
+            raise ValueError(f"{_at(where)}the parameters are on the 'meta' device, which holds shapes but no "
+                             "values; move the module to a real device (e.g. .to_empty(device='cpu') and load "
+                             "weights) before evaluating it")
+        return
+
+
 def is_traced(x: Tensor) -> bool:
     """True inside ``torch.func`` transforms (``vmap``, ``grad``) or ``torch.compile`` tracing.
 
     Value-dependent checks (``isfinite(x).all()``) are skipped there: they need a concrete
     value, which a traced tensor does not have.
+
+    Example:
+        >>> import torch
+        >>> is_traced(torch.zeros(2)), bool(torch.func.vmap(lambda v: torch.tensor(is_traced(v)))(torch.zeros(2)).all())
+        (False, True)
     """
     if torch.compiler.is_compiling():
         return True
@@ -174,6 +252,15 @@ def validate_batch(x: object, event_shape: tuple[int, ...] | None, *, name: str 
     ``ValueError`` for a wrong shape, an empty batch or NaN/inf entries (skipped for traced
     tensors, see :func:`is_traced`), or a tensor on the ``meta`` device. The message names the
     argument, the problem and the expected shape.
+
+    Example:
+        >>> import torch
+        >>> validate_batch(torch.zeros(4, 2), (2,), name="x").shape
+        torch.Size([4, 2])
+        >>> validate_batch(torch.zeros(4, 3), (2,), name="x", where="Flow.log_prob")
+        Traceback (most recent call last):
+        ...
+        ValueError: x in Flow.log_prob must have shape (batch, 2), got (4, 3)
     """
     ctx = f" in {where}" if where else ""
     if not isinstance(x, Tensor):
@@ -205,7 +292,13 @@ def validate_batch(x: object, event_shape: tuple[int, ...] | None, *, name: str 
 
 def validate_context(context: object, batch: int, *, where: str = "", dtype: torch.dtype | None = None,
                      shape: tuple[int, ...] | None = None) -> Tensor:
-    """Check a conditioning tensor: real floating, finite, ``(batch, *shape)`` rows matching the input."""
+    """Check a conditioning tensor: real floating, finite, ``(batch, *shape)`` rows matching the input.
+
+    Example:
+        >>> import torch
+        >>> validate_context(torch.zeros(4, 1), 4).shape
+        torch.Size([4, 1])
+    """
     c = validate_batch(context, shape, name="context", where=where, dtype=dtype)
     if c.shape[0] != batch:
         raise ValueError(f"context{' in ' + where if where else ''} has {c.shape[0]} rows but the input has "
@@ -214,7 +307,13 @@ def validate_context(context: object, batch: int, *, where: str = "", dtype: tor
 
 
 def as_real_tensor(x: object, name: str, *, min_rows: int = 1, allow_int: bool = True) -> Tensor:
-    """``x`` (a tensor or NumPy array) as a tensor of real numbers with a batch dimension."""
+    """``x`` (a tensor or NumPy array) as a tensor of real numbers with a batch dimension.
+
+    Example:
+        >>> import numpy as np
+        >>> as_real_tensor(np.zeros((2, 3)), "x").shape
+        torch.Size([2, 3])
+    """
     if isinstance(x, np.ndarray):
         x = torch.from_numpy(np.ascontiguousarray(x))
     if not isinstance(x, Tensor):
@@ -231,7 +330,14 @@ def as_real_tensor(x: object, name: str, *, min_rows: int = 1, allow_int: bool =
 
 
 def scores(x: object, name: str, min_len: int = 1) -> np.ndarray:
-    """A one-dimensional float64 array of per-example scores."""
+    """A one-dimensional float64 array of per-example scores.
+
+    Example:
+        >>> scores([1.0, 2.0], "s")  # doctest: +SKIP
+        >>> import torch
+        >>> scores(torch.tensor([1.0, 2.0]), "s")
+        array([1., 2.])
+    """
     t = as_real_tensor(x, name, min_rows=min_len)
     if t.dim() != 1:
         raise ValueError(f"{name} must be one-dimensional (one score per example), got shape {tuple(t.shape)}")

@@ -12,7 +12,8 @@ import torch
 from torch import nn
 
 import flowkit as fk
-from flowkit.autoregressive import MaskedAffineAutoregressive
+from flowkit.image import ActNorm, InvConv1x1, Logit, MultiScale, Split, Squeeze, channel_mask, checkerboard_mask
+from flowkit.transforms.autoregressive import MaskedAffineAutoregressive
 from flowkit.transforms.spline import RQSplineCoupling
 
 
@@ -61,3 +62,60 @@ def make(name: str, features: int = 2, dtype: torch.dtype = torch.float32, seed:
     if std > 0:
         randomize(t, std, seed)
     return t.to(dtype)
+
+
+# Conditional transforms: name -> (factory(features, context_features) -> transform, parameter std).
+CONDITIONAL: dict[str, tuple[Callable[[int, int], fk.Transform], float]] = {
+    "AffineCoupling|c": (lambda d, c: fk.AffineCoupling(d, hidden=(16,), context_features=c), 0.5),
+    "AffineCoupling-normalizing|c": (lambda d, c: fk.AffineCoupling(d, hidden=(16,), context_features=c,
+                                                                     direction="normalizing"), 0.5),
+    "AdditiveCoupling|c": (lambda d, c: fk.AdditiveCoupling(d, hidden=(16,), context_features=c), 0.5),
+    "RQSplineCoupling|c": (lambda d, c: RQSplineCoupling(d, hidden=(16,), n_bins=5, context_features=c), 0.3),
+    "MAF|c": (lambda d, c: MaskedAffineAutoregressive(d, hidden=(16,), context_features=c), 0.5),
+    "Compose(conditional, plain)|c": (lambda d, c: fk.Compose([fk.AffineCoupling(d, hidden=(16,), context_features=c),
+                                                               fk.Reverse(d), fk.Planar(d),
+                                                               fk.AffineCoupling(d, hidden=(16,), context_features=c)]),
+                                      0.4),
+    "Inverse(MAF)|c": (lambda d, c: fk.Inverse(MaskedAffineAutoregressive(d, hidden=(16,), context_features=c)), 0.5),
+}
+
+
+def make_conditional(name: str, features: int = 2, context_features: int = 3, dtype: torch.dtype = torch.float32,
+                     seed: int = 0) -> fk.Transform:
+    factory, std = CONDITIONAL[name]
+    return randomize(factory(features, context_features), std, seed).to(dtype)
+
+
+def _conv(c_in: int, c_out: int) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(c_in, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, c_out, 3, padding=1))
+
+
+def _multiscale() -> fk.Transform:
+    deep = fk.Compose([fk.AffineCoupling((4, 2, 2), mask=checkerboard_mask(4, 2, 2), conditioner=_conv(4, 8))])
+    data_side = fk.Compose([fk.AffineCoupling((2, 4, 4), mask=checkerboard_mask(2, 4, 4), conditioner=_conv(2, 4)),
+                            Squeeze((2, 4, 4))][::-1])
+    return MultiScale([deep, data_side], [Split((8, 2, 2))])
+
+
+# Image and shape-changing transforms: name -> (factory() -> transform, parameter std, sample shape of z).
+IMAGE: dict[str, tuple[Callable[[], fk.Transform], float, tuple[int, ...]]] = {
+    "Squeeze": (lambda: Squeeze((2, 4, 4)), 0.0, (8, 2, 2)),
+    "Logit": (lambda: Logit((2, 3, 3), alpha=0.05), 0.0, (2, 3, 3)),
+    "ActNorm": (lambda: ActNorm(3), 0.5, (3, 2, 2)),
+    "InvConv1x1": (lambda: InvConv1x1(4), 0.5, (4, 2, 2)),
+    "InvConv1x1-LU": (lambda: InvConv1x1(4, lu=True), 0.5, (4, 2, 2)),
+    "AffineCoupling-checkerboard": (lambda: fk.AffineCoupling((2, 4, 4), mask=checkerboard_mask(2, 4, 4),
+                                                              conditioner=_conv(2, 4)), 0.3, (2, 4, 4)),
+    "AffineCoupling-channel": (lambda: fk.AffineCoupling((4, 2, 2), mask=channel_mask(4, 2, 2),
+                                                         conditioner=_conv(4, 8)), 0.3, (4, 2, 2)),
+    "Split": (lambda: Split((4, 2, 2)), 0.3, (4, 2, 2)),
+    "MultiScale": (_multiscale, 0.2, (32,)),
+}
+
+
+def make_image(name: str, dtype: torch.dtype = torch.float32, seed: int = 0) -> tuple[fk.Transform, tuple[int, ...]]:
+    factory, std, shape = IMAGE[name]
+    t = factory()
+    if std > 0:
+        randomize(t, std, seed)
+    return t.to(dtype), shape

@@ -141,3 +141,81 @@ def test_permutations() -> None:
     assert fk.Reverse(3).forward(torch.tensor([[1.0, 2.0, 3.0]]))[0].tolist() == [[3.0, 2.0, 1.0]]
     with pytest.raises(ValueError, match="rearrangement"):
         fk.Permute(3, [0, 0, 1])
+
+
+# ---------------------------------------------------------------------------------------------- conditional
+from registry import CONDITIONAL, IMAGE, make_conditional, make_image  # noqa: E402
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(CONDITIONAL))
+def test_conditional_check_passes(name: str, dtype: torch.dtype) -> None:
+    t = make_conditional(name, 4, 3, dtype)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(16, 4, generator=g, dtype=dtype)
+    c = torch.randn(16, 3, generator=g, dtype=dtype)
+    report = fk.check(t, x, context=c)
+    assert report.passed, str(report)
+
+
+@pytest.mark.parametrize("name", sorted(CONDITIONAL))
+def test_conditional_transforms_use_their_context(name: str) -> None:
+    t = make_conditional(name, 4, 3, torch.float64)
+    z = torch.randn(8, 4, dtype=torch.float64)
+    c1, c2 = torch.zeros(8, 3, dtype=torch.float64), torch.ones(8, 3, dtype=torch.float64)
+    x1, ld1 = t.forward(z, c1)
+    x2, ld2 = t.forward(z, c2)
+    assert (x1 - x2).abs().max() > 1e-3, "the context should change the map"
+    flow = fk.Flow(t, fk.StandardNormal(4)).double()
+    assert torch.allclose(flow.log_prob(x1, c1), flow.base.log_prob(z) - ld1, atol=1e-9)
+
+
+def test_conditional_density_integrates_to_one_for_each_context() -> None:
+    t = make_conditional("Compose(conditional, plain)|c", 2, 1, torch.float64)
+    flow = fk.Flow(t, fk.StandardNormal(2)).double()
+    for value in (-1.0, 0.0, 1.0):
+        ctx = torch.full((1, 1), value, dtype=torch.float64)
+        mass = fk.grid.integrate_on_grid(lambda p: flow.log_prob(p, ctx.expand(len(p), 1)), bounds=30.0,
+                                         resolution=1500, dtype=torch.float64)
+        assert abs(mass - 1) < 1e-3, f"context {value}: ∫p = {mass}"
+
+
+def test_conditional_transform_asks_for_its_context() -> None:
+    t = make_conditional("AffineCoupling|c", 4, 3)
+    with pytest.raises(ValueError, match="context"):
+        t.forward(torch.randn(2, 4))
+    with pytest.raises(ValueError, match="rows"):
+        t.forward(torch.randn(2, 4), torch.randn(3, 3))
+
+
+# ---------------------------------------------------------------------------------------------- images, shape changes
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(IMAGE))
+def test_image_transform_check_passes(name: str, dtype: torch.dtype) -> None:
+    t, shape = make_image(name, dtype)
+    x = torch.randn(6, *shape, generator=torch.Generator().manual_seed(2), dtype=dtype)
+    if name == "ActNorm":  # data-dependent init on a batch with a constant channel, then check
+        t.train()
+        batch = torch.randn(16, *shape, dtype=dtype)
+        batch[:, 1] = 0.7
+        t.inverse(batch)
+        t.eval()
+    report = fk.check(t, x, n_jacobian=3)
+    assert report.passed, str(report)
+
+
+# ---------------------------------------------------------------------------------------------- stressed inputs
+@pytest.mark.parametrize("name", NAMES)
+def test_check_passes_on_wide_inputs(name: str) -> None:
+    t = make(name, 3, torch.float64)
+    x = (torch.rand(64, 3, generator=torch.Generator().manual_seed(7), dtype=torch.float64) * 20 - 10)  # |x| ≤ 10
+    report = fk.check(t, x, integrate=False, n_jacobian=16)
+    assert report.passed, str(report)
+
+
+@pytest.mark.parametrize("name", ["RQSplineCoupling", "RQSplineCoupling-alternating"])
+def test_spline_coupling_at_and_beyond_its_bound(name: str) -> None:
+    t = make(name, 2, torch.float64)
+    B = t.bound
+    pts = torch.tensor([[B, B], [-B, -B], [B + 1e-12, -B - 1e-12], [B + 2.0, -B - 3.0], [0.3, B]], dtype=torch.float64)
+    assert fk.check(t, pts, integrate=False).passed

@@ -60,6 +60,11 @@ def load_digits(split: str = "train", *, seed: int = 0, return_labels: bool = Fa
         return_labels: also return the digit labels ``(N,)`` (``torch.long``, 0..9).
 
     Use with ``n_bins=DIGITS_BINS`` (17) in :mod:`flowkit.image`.
+
+    Example:
+        >>> x = load_digits("test")
+        >>> x.shape, x.dtype, int(x.max()) <= 16
+        (torch.Size([397, 1, 8, 8]), torch.int64, True)
     """
     if split not in (*_SPLITS, "all"):
         raise ValueError(f"load_digits: split must be one of 'train', 'val', 'test', 'all', got {split!r}")
@@ -79,7 +84,12 @@ def load_digits(split: str = "train", *, seed: int = 0, return_labels: bool = Fa
 
 
 def digits_splits(*, seed: int = 0) -> dict[str, Tensor]:
-    """``{"train": …, "val": …, "test": …}`` of :func:`load_digits`."""
+    """``{"train": …, "val": …, "test": …}`` of :func:`load_digits`.
+
+    Example:
+        >>> {k: len(v) for k, v in digits_splits().items()}
+        {'train': 1200, 'val': 200, 'test': 397}
+    """
     return {s: load_digits(s, seed=seed) for s in _SPLITS}  # type: ignore[misc]
 
 
@@ -147,6 +157,11 @@ def load_mnist(root: str | os.PathLike, split: str = "train", *, download: bool 
         split: ``"train"`` (60 000 images) or ``"test"`` (10 000).
         download: fetch missing files from a public mirror.
         return_labels: also return the labels ``(N,)``.
+
+    Example:
+        >>> load_mnist("/nonexistent")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        FileNotFoundError: ...
     """
     if split not in _MNIST_FILES:
         raise ValueError(f"load_mnist: split must be 'train' or 'test', got {split!r}")

@@ -108,6 +108,11 @@ def U1(z: Tensor) -> Tensor:
     ``z``: floating tensor of shape ``(batch, 2)``; returns shape ``(batch,)``.
     ``exp(-U1)`` is an *unnormalised* density, integrable on all of R^2; see
     :func:`log_normalizer`.  The log-sum-exp uses ``torch.logaddexp``.
+
+    Example:
+        >>> import torch
+        >>> U1(torch.tensor([[2.0, 0.0]])).shape
+        torch.Size([1])
     """
     z = _check_z(z)
     z1 = z[:, 0]
@@ -128,6 +133,11 @@ def U2(z: Tensor) -> Tensor:
     ``exp(-U2)`` is *unnormalised* and not integrable over R^2 (it does not
     decay in z1); it is a density only on the box ``[-4, 4]^2``
     (:data:`ENERGY_BOX`), which is what :func:`log_normalizer` integrates over.
+
+    Example:
+        >>> import torch
+        >>> float(U2(torch.zeros(1, 2)))
+        0.0
     """
     z = _check_z(z)
     z1, z2 = z[:, 0], z[:, 1]
@@ -144,6 +154,11 @@ def U3(z: Tensor) -> Tensor:
     ``exp(-U3)`` is *unnormalised* and not integrable over R^2 (it does not
     decay in z1); it is a density only on the box ``[-4, 4]^2``
     (:data:`ENERGY_BOX`).  The log-sum-exp uses ``torch.logaddexp``.
+
+    Example:
+        >>> import torch
+        >>> U3(torch.zeros(3, 2)).shape
+        torch.Size([3])
     """
     z = _check_z(z)
     z1, z2 = z[:, 0], z[:, 1]
@@ -165,6 +180,11 @@ def U4(z: Tensor) -> Tensor:
     (:data:`ENERGY_BOX`).  Near ``z1 = 3`` the second branch is centred at
     ``z2 ≈ -4``, so part of it falls outside the box.  The log-sum-exp uses
     ``torch.logaddexp``.
+
+    Example:
+        >>> import torch
+        >>> U4(torch.zeros(3, 2)).shape
+        torch.Size([3])
     """
     z = _check_z(z)
     z1, z2 = z[:, 0], z[:, 1]
@@ -219,6 +239,10 @@ def log_normalizer(
       paper's box* ``[-4, 4]^2``.  Other bounds give other truncations.
 
     Returns a Python float.  Raises ``ValueError`` for an unknown ``name``.
+
+    Example:
+        >>> round(log_normalizer("U1"), 4)
+        1.8775
     """
     energy = lookup(name, ENERGIES, "energy")
     lo, hi = _default_or_bounds(name, bounds)
@@ -261,6 +285,12 @@ def log_density(name: str, *, normalize: bool = False, wall: float | None = None
     is what the paper means, and its log Z differs from the box's only by the
     sliver of mass in the wall.  ``normalize`` and ``wall`` cannot be combined
     (the box normaliser does not include the wall).
+
+    Example:
+        >>> import torch
+        >>> log_p = log_density("U1", normalize=True)
+        >>> log_p(torch.zeros(2, 2)).shape
+        torch.Size([2])
     """
     energy = lookup(name, ENERGIES, "energy")
     if wall is not None:

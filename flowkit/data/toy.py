@@ -72,6 +72,10 @@ def two_moons(
     standardised-ish for a standard-normal base.  ``noise`` is the std of
     isotropic Gaussian jitter in these output units (default 0.1).
     Seeded by a local ``numpy.random.default_rng(seed)``.
+
+    Example:
+        >>> two_moons(4, seed=0).shape
+        torch.Size([4, 2])
     """
     n, rng, noise, dtype = _prepare(n, seed, noise, dtype)
     t = rng.uniform(0.0, math.pi, size=n)
@@ -97,6 +101,10 @@ def circles(
     ``[-4, 4]^2`` up to noise (standardised-ish for a standard-normal base).
     ``noise`` is the std of isotropic Gaussian jitter (default 0.1).
     Seeded by a local ``numpy.random.default_rng(seed)``.
+
+    Example:
+        >>> circles(4, seed=0).shape
+        torch.Size([4, 2])
     """
     n, rng, noise, dtype = _prepare(n, seed, noise, dtype)
     factor = finite_real(factor, "factor", low=0.0)
@@ -124,6 +132,10 @@ def rings(
     (standardised-ish for a standard-normal base).  ``noise`` is the std of
     isotropic Gaussian jitter (default 0.08).
     Seeded by a local ``numpy.random.default_rng(seed)``.
+
+    Example:
+        >>> rings(4, seed=0).shape
+        torch.Size([4, 2])
     """
     n, rng, noise, dtype = _prepare(n, seed, noise, dtype)
     n_rings = positive_int(n_rings, "n_rings")
@@ -148,6 +160,10 @@ def eight_gaussians(
     roughly in ``[-4, 4]^2`` (standardised-ish for a standard-normal base).
     ``noise=0`` puts every point exactly on a mean.
     Seeded by a local ``numpy.random.default_rng(seed)``.
+
+    Example:
+        >>> eight_gaussians(4, seed=0).shape
+        torch.Size([4, 2])
     """
     n, rng, noise, dtype = _prepare(n, seed, noise, dtype)
     angles = np.arange(8) * (math.pi / 4.0)
@@ -175,6 +191,10 @@ def pinwheel(
     default 0.1); ``radial_std`` (default 0.3) sets the arm length.  With the
     defaults the data lie roughly in ``[-4, 4]^2`` (standardised-ish for a
     standard-normal base).  Seeded by a local ``numpy.random.default_rng(seed)``.
+
+    Example:
+        >>> pinwheel(4, seed=0).shape
+        torch.Size([4, 2])
     """
     n, rng, noise, dtype = _prepare(n, seed, noise, dtype)
     n_arms = positive_int(n_arms, "n_arms")
@@ -204,6 +224,10 @@ def checkerboard(
     base.  ``noise`` is the std of optional Gaussian jitter (default 0, i.e.
     exactly uniform with sharp edges).
     Seeded by a local ``numpy.random.default_rng(seed)``.
+
+    Example:
+        >>> checkerboard(4, seed=0).shape
+        torch.Size([4, 2])
     """
     n, rng, noise, dtype = _prepare(n, seed, noise, dtype)
     x1 = rng.uniform(-2.0, 2.0, size=n)
@@ -228,6 +252,10 @@ def swiss_roll(
     (standardised-ish for a standard-normal base).  ``noise`` is the std of
     isotropic Gaussian jitter in output units (default 0.2).
     Seeded by a local ``numpy.random.default_rng(seed)``.
+
+    Example:
+        >>> swiss_roll(4, seed=0).shape
+        torch.Size([4, 2])
     """
     n, rng, noise, dtype = _prepare(n, seed, noise, dtype)
     t = 1.5 * math.pi * (1.0 + 2.0 * rng.random(n))
@@ -251,6 +279,10 @@ def two_spirals(
     roughly in ``[-4, 4]^2`` (standardised-ish for a standard-normal base).
     ``noise`` is the std of isotropic Gaussian jitter (default 0.1).
     Seeded by a local ``numpy.random.default_rng(seed)``.
+
+    Example:
+        >>> two_spirals(4, seed=0).shape
+        torch.Size([4, 2])
     """
     n, rng, noise, dtype = _prepare(n, seed, noise, dtype)
     s = 3.0 * math.pi * np.sqrt(rng.random(n))
@@ -273,6 +305,12 @@ DATASETS: dict[str, Callable[..., Tensor]] = {
 
 
 def lookup(name: object, registry: dict[str, Callable], kind: str) -> Callable:
+    """The entry ``name`` of ``registry``; a ``ValueError`` listing the valid names if there is none.
+
+    Example:
+        >>> lookup("two_moons", DATASETS, "dataset") is two_moons
+        True
+    """
     if not isinstance(name, str):
         raise TypeError(f"{kind} name must be a str, got {type(name).__name__}")
     try:
@@ -288,6 +326,10 @@ def sample(name: str, n: int, *, seed: int | None = 0, **kw: object) -> Tensor:
     Extra keyword arguments (``noise``, ``dtype``, dataset-specific options)
     are forwarded.  Raises ``ValueError`` (listing the valid names) for an
     unknown ``name``.
+
+    Example:
+        >>> bool((sample("two_moons", 5, seed=1) == two_moons(5, seed=1)).all())
+        True
     """
     return lookup(name, DATASETS, "dataset")(n, seed=seed, **kw)
 
@@ -309,6 +351,11 @@ def train_val_test(
     ``n_train`` must be positive; ``n_val`` and ``n_test`` may be 0, giving an
     empty ``(0, 2)`` tensor.  Extra keywords (``noise``, ``dtype``, ...) are
     forwarded to the generator.
+
+    Example:
+        >>> train, val, test = train_val_test("two_moons", 100, 20, 20, seed=0)
+        >>> train.shape, val.shape, test.shape
+        (torch.Size([100, 2]), torch.Size([20, 2]), torch.Size([20, 2]))
     """
     fn = lookup(name, DATASETS, "dataset")
     counts = (

@@ -14,7 +14,9 @@ parameters: through ``inverse`` (maximum-likelihood training) so that the invers
 has per-channel mean 0 and standard deviation 1 on that batch — :math:`b_c = \bar x_c`,
 :math:`s_c = \log(\mathrm{std}_c(x) + \epsilon)` — and through ``forward`` (e.g. reverse-KL
 training, where activations flow z → x) so that the *forward* output is standardised —
-:math:`s_c = -\log(\mathrm{std}_c(z) + \epsilon)`, :math:`b_c = -\bar z_c e^{s_c}`.
+:math:`s_c = -\log(\mathrm{std}_c(z) + \epsilon)`, :math:`b_c = -\bar z_c e^{s_c}`. A channel that is constant
+on the batch (standard deviation ≤ ``eps``) carries no scale information: it is only centred
+(its scale stays 1), instead of being blown up by :math:`1/\epsilon`.
 The flag ``initialized`` is a registered (persistent) buffer, so it is part of
 ``state_dict()``: a saved and reloaded model is not re-initialised. In eval mode an
 uninitialised ActNorm is simply the identity (its starting parameters).
@@ -37,6 +39,13 @@ class ActNorm(Transform):
     Args:
         num_channels: ``C``, the size of dimension 1 of the inputs.
         eps: added to the standard deviation at initialisation.
+
+    Example:
+        >>> import torch
+        >>> a = ActNorm(2).train()
+        >>> z = a.inverse(3 + 2 * torch.randn(64, 2, 4, 4))[0].detach()   # the first batch initialises it
+        >>> abs(float(z.mean())) < 1e-5, abs(float(z.std(unbiased=False)) - 1) < 1e-5
+        (True, True)
     """
 
     initialized: Tensor
@@ -55,10 +64,11 @@ class ActNorm(Transform):
                              f"got {tuple(x.shape)}")
         return p.view(1, -1, *([1] * (x.dim() - 2)))
 
-    @staticmethod
-    def _stats(x: Tensor) -> tuple[Tensor, Tensor]:
+    def _stats(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-channel mean and standard deviation; a constant channel (std ≤ eps) gets std 1 (no rescaling)."""
         flat = x.detach().transpose(0, 1).reshape(x.shape[1], -1)
-        return flat.mean(dim=1), flat.std(dim=1, unbiased=False)
+        std = flat.std(dim=1, unbiased=False)
+        return flat.mean(dim=1), torch.where(std > self.eps, std, torch.ones_like(std))
 
     @torch.no_grad()
     def initialize(self, x: Tensor, direction: str = "inverse") -> None:

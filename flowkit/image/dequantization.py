@@ -64,7 +64,16 @@ def _noise(kind: str, shape: torch.Size, generator: torch.Generator | None, like
 
 
 class Dequantization(nn.Module):
-    """Base class: ``y, log_q = deq(x_int, n_bins)`` with ``y = (x_int + u) / n_bins``, ``u ∈ [0, 1)^D``."""
+    """Base class: ``y, log_q = deq(x_int, n_bins)`` with ``y = (x_int + u) / n_bins``, ``u ∈ [0, 1)^D``.
+
+    Example:
+        >>> import torch
+        >>> class Midpoint(Dequantization):   # u = 1/2, a point mass: log q would be +∞, so not a density
+        ...     def noise(self, x, n_bins, generator=None):
+        ...         return torch.full_like(x, 0.5), x.new_zeros(x.shape[0])
+        >>> Midpoint()(torch.tensor([[0, 1]]), 2)[0]
+        tensor([[0.2500, 0.7500]])
+    """
 
     def noise(self, x: Tensor, n_bins: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
         """``(u, log q(u|x))`` for float images ``x``."""

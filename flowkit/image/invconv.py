@@ -33,7 +33,7 @@ __all__ = ["InvConv1x1"]
 
 
 def _random_orthogonal(c: int) -> Tensor:
-    q, r = torch.linalg.qr(torch.randn(c, c, dtype=torch.float64))
+    q, r = torch.linalg.qr(torch.randn(c, c, dtype=torch.float64, device="cpu"))
     # Fix the signs so q is Haar-distributed (and never depends on LAPACK's sign convention).
     return q * torch.sign(torch.diagonal(r)).unsqueeze(0)
 
@@ -47,13 +47,18 @@ class InvConv1x1(Transform):
 
     Initialised from a random orthogonal matrix drawn from torch's global RNG
     (like ``nn.Linear``'s init; call ``torch.manual_seed`` first for reproducibility).
+
+    Example:
+        >>> import torch, flowkit as fk
+        >>> fk.check(InvConv1x1(4, lu=True), torch.randn(3, 4, 2, 2)).passed
+        True
     """
 
     def __init__(self, num_channels: int, lu: bool = False) -> None:
         super().__init__()
         c = self.num_channels = positive_int(num_channels, "num_channels", "InvConv1x1")
         self.lu = bool(lu)
-        w0 = _random_orthogonal(c)
+        w0 = _random_orthogonal(c)  # on the CPU, also when the module is built under torch.device("meta")
         if not self.lu:
             self.weight = nn.Parameter(w0.to(torch.get_default_dtype()).contiguous())
         else:

@@ -24,11 +24,16 @@ def checkerboard_mask(C: int, H: int, W: int, flip: bool = False) -> Tensor:
     """Spatial checkerboard: ``True`` where ``(h + w)`` is even (odd when ``flip``), same for every channel.
 
     Needs ``H * W >= 2`` so that both colours occur.
+
+    Example:
+        >>> checkerboard_mask(1, 2, 2)[0]
+        tensor([[ True, False],
+                [False,  True]])
     """
     _check_chw(C, H, W, "checkerboard_mask")
     if H * W < 2:
         raise ValueError(f"checkerboard_mask: a {H}x{W} image has only one pixel; use channel_mask")
-    hw = (torch.arange(H).view(H, 1) + torch.arange(W).view(1, W)) % 2 == 0
+    hw = (torch.arange(H, device="cpu").view(H, 1) + torch.arange(W, device="cpu").view(1, W)) % 2 == 0
     mask = hw.unsqueeze(0).expand(C, H, W).clone()
     return ~mask if flip else mask
 
@@ -37,9 +42,13 @@ def channel_mask(C: int, H: int, W: int, flip: bool = False) -> Tensor:
     """Channel split: ``True`` on the first ``C // 2`` channels (the last ``C - C // 2`` when ``flip``).
 
     Needs ``C >= 2``.
+
+    Example:
+        >>> channel_mask(4, 1, 1).flatten()
+        tensor([ True,  True, False, False])
     """
     _check_chw(C, H, W, "channel_mask")
     if C < 2:
         raise ValueError(f"channel_mask: needs at least 2 channels, got C={C}; use checkerboard_mask")
-    mask = (torch.arange(C) < C // 2).view(C, 1, 1).expand(C, H, W).clone()
+    mask = (torch.arange(C, device="cpu") < C // 2).view(C, 1, 1).expand(C, H, W).clone()
     return ~mask if flip else mask

@@ -9,7 +9,13 @@ __all__ = ["ResNet", "ResidualBlock"]
 
 
 class ResidualBlock(nn.Module):
-    """``h + conv3x3(relu(conv3x3(relu(h))))`` (pre-activation, He et al., 2016), channels preserved."""
+    """``h + conv3x3(relu(conv3x3(relu(h))))`` (pre-activation, He et al., 2016), channels preserved.
+
+    Example:
+        >>> import torch
+        >>> ResidualBlock(4)(torch.randn(1, 4, 3, 3)).shape
+        torch.Size([1, 4, 3, 3])
+    """
 
     def __init__(self, channels: int) -> None:
         super().__init__()
@@ -33,6 +39,11 @@ class ResNet(nn.Module):
         hidden: width of the hidden feature maps.
         n_blocks: number of residual blocks (0 gives conv → ReLU → conv).
         zero_init: zero the output convolution's weight and bias.
+
+    Example:
+        >>> import torch
+        >>> ResNet(2, 4, hidden=8)(torch.randn(3, 2, 5, 5)).shape
+        torch.Size([3, 4, 5, 5])
     """
 
     def __init__(self, in_channels: int, out_channels: int, hidden: int = 32, n_blocks: int = 1,

@@ -28,6 +28,13 @@ class Squeeze(Transform):
 
     Args:
         shape: the x-side (data-side) image shape ``(C, H, W)``; ``H`` and ``W`` must be even.
+
+    Example:
+        >>> import torch
+        >>> x = torch.arange(16.0).reshape(1, 1, 4, 4)
+        >>> z, ld = Squeeze((1, 4, 4)).inverse(x)
+        >>> z.shape, z[0, :, 0, 0], float(ld)
+        (torch.Size([1, 4, 2, 2]), tensor([0., 1., 4., 5.]), 0.0)
     """
 
     def __init__(self, shape: Sequence[int]) -> None:

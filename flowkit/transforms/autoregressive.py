@@ -54,15 +54,22 @@ __all__ = ["MaskedLinear", "MADE", "MaskedAffineAutoregressive", "MAF"]
 
 def _as_order(order: Sequence[int] | Tensor | None, features: int, where: str) -> Tensor:
     if order is None:
-        return torch.arange(features)
-    o = torch.as_tensor(order, dtype=torch.long)
-    if o.shape != (features,) or not torch.equal(o.sort().values, torch.arange(features)):
+        return torch.arange(features, device="cpu")
+    o = torch.as_tensor(order, dtype=torch.long, device="cpu")
+    if o.shape != (features,) or not torch.equal(o.sort().values, torch.arange(features, device="cpu")):
         raise ValueError(f"{where}: order must be a rearrangement of 0..{features - 1}, got {o.tolist()}")
     return o
 
 
 class MaskedLinear(nn.Linear):
-    """``nn.Linear`` whose weight is multiplied by a fixed binary ``mask`` (``out × in``) in every call."""
+    """``nn.Linear`` whose weight is multiplied by a fixed binary ``mask`` (``out × in``) in every call.
+
+    Example:
+        >>> import torch
+        >>> layer = MaskedLinear(2, 2, torch.tensor([[1, 0], [1, 1]]))
+        >>> bool((layer.weight * layer.mask)[0, 1] == 0)
+        True
+    """
 
     def __init__(self, in_features: int, out_features: int, mask: Tensor, bias: bool = True) -> None:
         super().__init__(in_features, out_features, bias)
@@ -123,14 +130,14 @@ class MADE(nn.Module):
         self.context_features = nonneg_int(context_features, "context_features", "MADE")
         order_t = _as_order(order, D, "MADE")
         self.register_buffer("order", order_t)
-        in_deg = torch.empty(D, dtype=torch.long)
-        in_deg[order_t] = torch.arange(1, D + 1)
+        in_deg = torch.empty(D, dtype=torch.long, device="cpu")
+        in_deg[order_t] = torch.arange(1, D + 1, device="cpu")
         self.register_buffer("degrees", in_deg)
         layers: list[nn.Module] = []
-        ctx_deg = torch.zeros(self.context_features, dtype=torch.long)  # degree 0: seen by every unit
+        ctx_deg = torch.zeros(self.context_features, dtype=torch.long, device="cpu")  # degree 0: seen by every unit
         prev_deg, prev_size = torch.cat([in_deg, ctx_deg]), D + self.context_features
         for h in hidden:
-            deg = torch.arange(h) % max(D - 1, 1) + 1
+            deg = torch.arange(h, device="cpu") % max(D - 1, 1) + 1
             layers += [MaskedLinear(prev_size, h, deg[:, None] >= prev_deg[None, :]), activation()]
             prev_deg, prev_size = deg, h
         out_deg = in_deg.repeat(self.n_params)  # output p*D + i has the degree of feature i
@@ -205,7 +212,7 @@ class MaskedAffineAutoregressive(Transform):
             raise ValueError("MaskedAffineAutoregressive: give either order or reverse=True, not both")
         super().__init__(D, context_shape=context_features or None)
         if reverse:
-            order = torch.arange(D - 1, -1, -1)
+            order = torch.arange(D - 1, -1, -1, device="cpu")
         self.made = MADE(D, 2, hidden, order, activation, zero_init, context_features)
         self.elementwise = self_map
 

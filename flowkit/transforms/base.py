@@ -32,7 +32,13 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from torch import Tensor, nn
 
-from ..validation import as_shape, module_dtype, validate_batch, validate_context
+from ..validation import (
+    as_shape,
+    check_module_device,
+    module_dtype,
+    validate_batch,
+    validate_context,
+)
 
 __all__ = ["Transform", "Compose", "Inverse", "inside_flowkit"]
 
@@ -49,7 +55,15 @@ def _depth() -> int:
 
 @contextlib.contextmanager
 def inside_flowkit() -> Iterator[None]:
-    """Mark the code in the block as running inside a validated flowkit call (inner calls skip checks)."""
+    """Mark the code in the block as running inside a validated flowkit call (inner calls skip checks).
+
+    Example:
+        >>> import torch, flowkit as fk
+        >>> with inside_flowkit():   # no input checks inside: for code that already checked
+        ...     x, ld = fk.Reverse(2).forward(torch.tensor([[1.0, 2.0]]))
+        >>> x
+        tensor([[2., 1.]])
+    """
     _state.depth += 1
     try:
         yield
@@ -145,6 +159,7 @@ class Transform(nn.Module):
             raise ValueError(f"{type(self).__name__} has no inverse, so it cannot map x → z")
         shape = self.latent_shape if direction == "forward" else self.event_shape
         name = "z" if direction == "forward" else "x"
+        check_module_device(self, where)
         dtype = module_dtype(self)
         validate_batch(inputs, shape, name=name, where=where, dtype=dtype)
         if context is not None:

@@ -46,7 +46,7 @@ def split_mask(features: int, flip: bool = False) -> Tensor:
         >>> split_mask(4)
         tensor([ True,  True, False, False])
     """
-    mask = torch.arange(features) < features // 2
+    mask = torch.arange(features, device="cpu") < features // 2
     return ~mask if flip else mask
 
 
@@ -57,7 +57,7 @@ def alternating_mask(features: int, flip: bool = False) -> Tensor:
         >>> alternating_mask(4)
         tensor([ True, False,  True, False])
     """
-    mask = torch.arange(features) % 2 == 0
+    mask = torch.arange(features, device="cpu") % 2 == 0
     return ~mask if flip else mask
 
 
@@ -66,7 +66,10 @@ def _as_mask(mask: Tensor | None, shape: tuple[int, ...], where: str) -> Tensor:
         if len(shape) != 1:
             raise ValueError(f"{where}: give a mask for event shape {shape}")
         mask = split_mask(shape[0])
-    mask = torch.as_tensor(mask)
+    mask = mask if isinstance(mask, Tensor) else torch.as_tensor(mask, device="cpu")
+    if mask.device.type == "meta":
+        raise ValueError(f"{where}: the mask is on the 'meta' device; build it on the CPU (it holds the layer's structure)")
+    mask = mask.cpu()
     if mask.dtype != torch.bool:
         if not bool(torch.all((mask == 0) | (mask == 1))):
             raise ValueError(f"{where}: mask must be boolean (or 0/1)")
@@ -100,7 +103,7 @@ def conditioner_sizes(mask: Tensor, n_params: int, context_features: int = 0) ->
 def _block(idx: Tensor) -> tuple[int, int] | None:
     """``(start, length)`` when the indices are one contiguous run, else ``None``."""
     start, n = int(idx[0]), len(idx)
-    return (start, n) if bool((idx == torch.arange(start, start + n)).all()) else None
+    return (start, n) if bool((idx == torch.arange(start, start + n, device="cpu")).all()) else None
 
 
 class Coupling(Transform):

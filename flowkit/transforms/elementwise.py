@@ -48,7 +48,19 @@ def soft_clamp(raw: Tensor, bound: float | None) -> Tensor:
 
 
 class ElementwiseMap:
-    """A monotone elementwise map with ``n_params`` parameters per entry (see the module docstring)."""
+    """A monotone elementwise map with ``n_params`` parameters per entry (see the module docstring).
+
+    Example:
+        >>> import torch
+        >>> class Scale(ElementwiseMap):   # x = z·e^{p}
+        ...     n_params = 1
+        ...     def forward(self, z, params):
+        ...         return z * params[:, 0].exp(), params[:, 0]
+        ...     def inverse(self, x, params):
+        ...         return x * (-params[:, 0]).exp(), -params[:, 0]
+        >>> Scale().forward(torch.ones(1, 2), torch.zeros(1, 1, 2))[0]
+        tensor([[1., 1.]])
+    """
 
     n_params: int = 1
 
@@ -63,7 +75,13 @@ class ElementwiseMap:
 
 
 class Shift(ElementwiseMap):
-    r"""NICE's additive map: :math:`x = z + t`; volume preserving (log-slope 0)."""
+    r"""NICE's additive map: :math:`x = z + t`; volume preserving (log-slope 0).
+
+    Example:
+        >>> import torch
+        >>> Shift().forward(torch.zeros(1, 2), torch.ones(1, 1, 2))
+        (tensor([[1., 1.]]), tensor([[0., 0.]]))
+    """
 
     n_params = 1
 
@@ -81,6 +99,12 @@ class AffineMap(ElementwiseMap):
     :math:`z = (x - t)\,e^{-s}`. ``direction="normalizing"`` is the paper's parametrisation
     (Dinh et al., 2017, eq. 7): the inverse is :math:`z = x\,e^{s} + t` and the forward
     :math:`x = (z - t)\,e^{-s}`; the same family of maps, with the scale applied on the data side.
+
+    Example:
+        >>> import torch
+        >>> params = torch.tensor([[[0.0], [2.0]]])          # raw log-scale 0, shift 2
+        >>> AffineMap().forward(torch.ones(1, 1), params)
+        (tensor([[3.]]), tensor([[0.]]))
     """
 
     n_params = 2

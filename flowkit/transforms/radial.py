@@ -40,6 +40,15 @@ class Radial(Transform):
       :math:`r = \tfrac12\big(-(\alpha+\beta-\rho) + \sqrt{(\alpha+\beta-\rho)^2 + 4\alpha\rho}\big)`
       (computed in the cancellation-free form). Then :math:`z = z_0 + (x - z_0) / (1 + \beta/(\alpha + r))`
       and the inverse log-det is minus the forward one.
+
+    Example:
+        >>> import torch, flowkit as fk
+        >>> layer = fk.Radial(2)
+        >>> layer.set_alpha_beta(0.5, 1.0)
+        >>> [round(float(v), 4) for v in layer.alpha_beta()]
+        [0.5, 1.0]
+        >>> fk.check(layer, torch.randn(32, 2)).passed
+        True
     """
 
     MARGIN = 1e-4

@@ -96,8 +96,8 @@ def rational_quadratic_spline(inputs: Tensor, params: Tensor, *, inverse: bool =
     Example:
         >>> import torch
         >>> y, ld = rational_quadratic_spline(torch.tensor([0.3, 9.0]), torch.zeros(2, 23))
-        >>> y, ld            # zero parameters: the identity
-        (tensor([0.3000, 9.0000]), tensor([0., 0.]))
+        >>> y, ld.abs().max() < 1e-6        # zero parameters: the identity (9 lies in the linear tail)
+        (tensor([0.3000, 9.0000]), tensor(True))
     """
     n = params.shape[-1]
     if (n + 1) % 3 != 0 or n < 2:
@@ -141,7 +141,16 @@ def rational_quadratic_spline(inputs: Tensor, params: Tensor, *, inverse: bool =
 
 
 class SplineMap(ElementwiseMap):
-    """The elementwise map of :class:`RQSplineCoupling`: :func:`rational_quadratic_spline` with ``3K - 1`` parameters."""
+    """The elementwise map of :class:`RQSplineCoupling`: :func:`rational_quadratic_spline` with ``3K - 1`` parameters.
+
+    Example:
+        >>> import torch
+        >>> m = SplineMap(n_bins=4)
+        >>> m.n_params
+        11
+        >>> m.forward(torch.tensor([[0.5]]), torch.zeros(1, 11, 1))[0]   # zero parameters: the identity
+        tensor([[0.5000]])
+    """
 
     def __init__(self, n_bins: int = 8, bound: float = 4.0, min_bin_width: float = 1e-3,
                  min_bin_height: float = 1e-3, min_derivative: float = 1e-3) -> None:
