@@ -10,7 +10,7 @@ import torch
 
 from flowkit import AffineCoupling, Affine, Compose, DiagNormal, Flow, Reverse, StandardNormal
 from flowkit.train import History, fit, fit_reverse_kl
-from flowkit.train.loop import _progress_enabled
+from flowkit.train.progress import progress_enabled as _progress_enabled
 
 torch.set_num_threads(1)
 
@@ -184,9 +184,9 @@ def test_fit_nonfinite_midway_reports_step(moons_split):
     calls = {"n": 0}
     orig = flow.log_prob
 
-    def log_prob(x):  # becomes NaN on the 4th evaluation
+    def log_prob(x, context=None):  # becomes NaN on the 4th evaluation
         calls["n"] += 1
-        out = orig(x)
+        out = orig(x, context)
         return out * float("nan") if calls["n"] == 4 else out
 
     flow.log_prob = log_prob  # type: ignore[method-assign]
