@@ -174,7 +174,7 @@ class Validation(Hook):
         >>> v = Validation(lambda m: next(values), every=1, patience=2, restore_best=True)
         >>> s = train(torch.nn.ParameterList([w]), lambda m, st: w.sum(), steps=10,
         ...           optimizer=torch.optim.SGD([w], lr=0.1), hooks=[v])
-        >>> s.step, s.stop_reason, v.best, v.best_step, round(float(w), 4)
+        >>> s.step, s.stop_reason, v.best, v.best_step, round(float(w.detach()), 4)
         (4, 'early_stop', 2.0, 2, 0.8)
     """
 

@@ -260,6 +260,6 @@ def run(args: argparse.Namespace, argv: Sequence[str], out: Path, resume: dict[s
         print(f"interrupted: {where}", file=sys.stderr, flush=True)
         return 130
     except FloatingPointError as e:
-        where = run_.where_state() if run_ is not None else ""
-        print(f"python -m flowkit.train {args.command}: error: {e} {where}".rstrip(), file=sys.stderr, flush=True)
+        where = run_.where_state() if run_ is not None else "training had not started"
+        print(f"python -m flowkit.train {args.command}: error: {e} ({where})", file=sys.stderr, flush=True)
         return 1

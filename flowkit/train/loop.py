@@ -236,7 +236,7 @@ def train(model: nn.Module, loss: Callable[..., Any], *, steps: int, optimizer: 
         >>> w = torch.nn.Parameter(torch.tensor([3.0]))
         >>> m = torch.nn.ParameterList([w])
         >>> s = train(m, lambda model, st: (w ** 2).sum(), steps=100, optimizer=torch.optim.SGD([w], lr=0.1))
-        >>> round(float(w), 6), len(s.history)
+        >>> round(float(w.detach()), 6), len(s.history)
         (0.0, 100)
     """
     steps = positive_int(steps, "steps", "train", minimum=0)
