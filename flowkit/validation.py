@@ -35,7 +35,7 @@ from torch import Tensor
 __all__ = [
     "ArgumentTypeError", "as_shape", "as_chw", "module_dtype", "validate_batch", "validate_context",
     "positive_int", "nonneg_int", "finite_real", "probability", "seed_or_none", "choice",
-    "as_real_tensor", "scores", "float_dtype", "is_traced", "validate_int_images",
+    "as_real_tensor", "scores", "float_dtype", "is_traced", "validate_int_images", "flow_module",
 ]
 
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -211,6 +211,23 @@ def validate_context(context: object, batch: int, *, where: str = "", dtype: tor
         raise ValueError(f"context{' in ' + where if where else ''} has {c.shape[0]} rows but the input has "
                          f"{batch}; pass one context row per input row")
     return c
+
+
+def flow_module(flow: object, where: str, *, needs: str = "log_prob", trainable: bool = False) -> torch.nn.Module:
+    """``flow`` if it is an ``nn.Module`` with a ``needs`` method (and, if ``trainable``, parameters to train).
+
+    Example:
+        >>> flow_module("my flow", "fit")
+        Traceback (most recent call last):
+        ...
+        flowkit.validation.ArgumentTypeError: fit: flow must be a torch.nn.Module with a log_prob method (e.g. a flowkit.Flow), got str
+    """
+    if not isinstance(flow, torch.nn.Module) or not callable(getattr(flow, needs, None)):
+        raise ArgumentTypeError(f"{_at(where)}flow must be a torch.nn.Module with a {needs} method (e.g. a "
+                                f"flowkit.Flow), got {type(flow).__name__}")
+    if trainable and not any(p.requires_grad for p in flow.parameters()):
+        raise ValueError(f"{_at(where)}flow has no trainable parameters (nothing to fit)")
+    return flow
 
 
 def validate_int_images(x: object, event_shape: Sequence[int] | None, n_bins: int, *, name: str = "x",

@@ -17,15 +17,13 @@ import torch
 from torch import Tensor, nn
 
 from ..validation import as_real_tensor as _as_tensor
-from ..validation import choice, finite_real, module_dtype, positive_int, seed_or_none, validate_context
+from ..validation import choice, finite_real, flow_module, module_dtype, positive_int, seed_or_none, validate_context
 
 __all__ = ["nll", "bits_per_dim", "kl_to_density"]
 
 
 def _check_model(flow: object, where: str) -> nn.Module:
-    if not isinstance(flow, nn.Module) or not callable(getattr(flow, "log_prob", None)):
-        raise TypeError(f"{where} expects a flow (an nn.Module with log_prob), got {type(flow).__name__}")
-    return flow
+    return flow_module(flow, where)
 
 
 def _device(m: nn.Module) -> torch.device:

@@ -27,8 +27,8 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from ..validation import (finite_real, module_dtype, nonneg_int, positive_int, seed_or_none, validate_batch,
-                          validate_context, validate_int_images)
+from ..validation import (finite_real, flow_module, module_dtype, nonneg_int, positive_int, seed_or_none,
+                          validate_batch, validate_context, validate_int_images)
 from .history import History
 from .hooks import Progress, Validation
 from .loop import make_optimizer, model_device, train
@@ -38,17 +38,6 @@ from .progress import progress_enabled
 __all__ = ["fit", "fit_reverse_kl"]
 
 Optimizer = torch.optim.Optimizer | Callable[..., torch.optim.Optimizer] | None
-
-
-def _check_flow(flow: object, needs: str, where: str) -> nn.Module:
-    if not isinstance(flow, nn.Module):
-        raise TypeError(f"{where}: flow must be a torch.nn.Module (e.g. a flowkit.Flow), got {type(flow).__name__}")
-    if not callable(getattr(flow, needs, None)):
-        raise TypeError(f"{where}: flow must have a {needs}(...) method (e.g. a flowkit.Flow), "
-                        f"got {type(flow).__name__}")
-    if not any(p.requires_grad for p in flow.parameters()):
-        raise ValueError(f"{where}: flow has no trainable parameters (nothing to fit)")
-    return flow
 
 
 def _check_data(flow: nn.Module, data: object, name: str, context: object, context_name: str) -> None:
@@ -135,7 +124,7 @@ def fit(flow: nn.Module, data: Tensor, context: Tensor | None = None, *, steps: 
         >>> h.val_step, h.val_nll[-1] < h.val_nll[0]
         ([0, 50, 100], True)
     """
-    flow = _check_flow(flow, "log_prob", "fit")
+    flow = flow_module(flow, "fit", trainable=True)
     _check_data(flow, data, "data", context, "context")
     if val_data is not None:
         _check_data(flow, val_data, "val_data", val_context, "val_context")
@@ -197,7 +186,7 @@ def fit_reverse_kl(flow: nn.Module, log_density: Callable[[Tensor], Tensor], *, 
         >>> torch.allclose(flow.sample(4000).mean(0), torch.tensor([2.0, 2.0]), atol=0.1)
         True
     """
-    flow = _check_flow(flow, "sample_and_log_prob", "fit_reverse_kl")
+    flow = flow_module(flow, "fit_reverse_kl", needs="sample_and_log_prob", trainable=True)
     if not callable(log_density):
         raise TypeError(f"fit_reverse_kl: log_density must be a callable x -> log p~(x), "
                         f"got {type(log_density).__name__}")
