@@ -119,7 +119,17 @@ def command_of(args: argparse.Namespace, out: str) -> str:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str], out: Path) -> int:
-    """Train with the (checked) options, write ``out`` and its JSON sidecar; returns the exit status."""
+    """Train with the (checked) options, write ``out`` and its JSON sidecar; returns the exit status.
+
+    Example:
+        >>> import tempfile
+        >>> from flowkit.train.cli import build_parser
+        >>> args = build_parser().parse_args(["classifier", "--epochs", "1", "--width", "4", "--feature-dim", "8",
+        ...                                   "--quiet"])
+        >>> run(args, [], Path(tempfile.mkdtemp()) / "clf.pt")  # doctest: +ELLIPSIS
+        wrote ...clf.pt (... bytes): test accuracy ...
+        0
+    """
     t0 = time.time()
     try:
         model, metrics = train_classifier(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,

@@ -185,10 +185,16 @@ class _Run:
                      start_step=self.start_step, rng_state=self.rng_state)
 
     def where_state(self) -> str:
-        if self.saved_step is None:
-            return "no resumable state was written yet (the first is saved at the first evaluation)"
-        return (f"the resumable state (step {self.saved_step}) is in {state_path(self.out)}; continue with: "
-                f"python -m flowkit.train {self.args.command} --resume {state_path(self.out)}")
+        return _where_state(self.args.command, self.out, self.saved_step)
+
+
+def _where_state(command: str, out: Path, step: int | None) -> str:
+    """Where the resumable state of the run is, and how to continue it (one line)."""
+    path = state_path(out)
+    if step is None and not path.exists():
+        return "no resumable state was written yet (the first is saved at the first evaluation)"
+    at = f" (step {step})" if step is not None else ""
+    return f"the resumable state{at} is in {path}; continue with: python -m flowkit.train {command} --resume {path}"
 
 
 def _write_outputs(run: _Run, state: Any, argv: Sequence[str], command: str) -> None:
@@ -239,6 +245,15 @@ def run(args: argparse.Namespace, argv: Sequence[str], out: Path, resume: dict[s
     Exit status 0 when done, 130 after Ctrl-C (the resumable state saved at a step boundary), 1
     when the loss or the gradients became NaN/inf (the last resumable state is kept). Each ends
     with one line on stderr saying where the resumable state is.
+
+    Example:
+        >>> import tempfile
+        >>> from flowkit.train.cli import build_parser
+        >>> args = build_parser().parse_args(["realnvp", "--steps", "2", "--couplings", "1", "--hidden", "4",
+        ...                                   "--levels", "1", "--eval-every", "2", "--progress", "off"])
+        >>> run(args, [], Path(tempfile.mkdtemp()) / "r.pt", None)  # doctest: +ELLIPSIS
+        step     2  train ...
+        0
     """
     from .cli import canonical_command
 
@@ -256,10 +271,10 @@ def run(args: argparse.Namespace, argv: Sequence[str], out: Path, resume: dict[s
         _write_outputs(run_, state, argv, command)
         return 0
     except KeyboardInterrupt:
-        where = run_.where_state() if run_ is not None else "nothing to resume (training had not started)"
+        where = run_.where_state() if run_ is not None else _where_state(args.command, out, None)
         print(f"interrupted: {where}", file=sys.stderr, flush=True)
         return 130
     except FloatingPointError as e:
-        where = run_.where_state() if run_ is not None else "training had not started"
+        where = run_.where_state() if run_ is not None else _where_state(args.command, out, None)
         print(f"python -m flowkit.train {args.command}: error: {e} ({where})", file=sys.stderr, flush=True)
         return 1
