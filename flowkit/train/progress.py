@@ -42,10 +42,11 @@ def progress_enabled(progress: bool | None) -> bool:
 
     Example:
         >>> import os
+        >>> saved = os.environ.get("FLOWKIT_PROGRESS")
         >>> os.environ["FLOWKIT_PROGRESS"] = "0"
         >>> progress_enabled(None), progress_enabled(True)
         (False, True)
-        >>> del os.environ["FLOWKIT_PROGRESS"]
+        >>> _ = os.environ.pop("FLOWKIT_PROGRESS") if saved is None else os.environ.update(FLOWKIT_PROGRESS=saved)
     """
     if progress is not None:
         if not isinstance(progress, bool):
