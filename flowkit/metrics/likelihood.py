@@ -4,7 +4,7 @@ Example:
     >>> import torch, flowkit as fk
     >>> from flowkit.metrics import nll
     >>> flow = fk.Flow(fk.Affine(2), fk.StandardNormal(2))
-    >>> nll(flow, torch.zeros(4, 2)) == float(-flow.log_prob(torch.zeros(1, 2)))
+    >>> nll(flow, torch.zeros(4, 2)) == float(-flow.log_prob(torch.zeros(1, 2)).detach())
     True
 """
 
