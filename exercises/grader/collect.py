@@ -23,7 +23,7 @@ MAX_BYTES = 40 << 20
 @dataclass
 class Submission:
     student: str                  # the folder name, as the file system gave it
-    assignment: str               # "-" when the student has no assignment folder at all
+    assignment: str               # "(none)" when the student has no assignment folder at all
     path: Path | None = None      # the notebook to grade, if any
     data: bytes | None = None
     problem: str = ""             # why it cannot be graded (empty: it can)
@@ -89,14 +89,14 @@ def _notebook(student: str, assignment: str, folder: Path) -> Submission:
 def _student(entry: os.DirEntry, assignments: set[str]) -> list[Submission]:
     name = entry.name
     if entry.is_symlink():
-        return [Submission(name, "-", problem="the student folder is a symbolic link (not followed)")]
+        return [Submission(name, "(none)", problem="the student folder is a symbolic link (not followed)")]
     if not entry.is_dir(follow_symlinks=False):
-        return [Submission(name, "-", problem=f"not a folder: it is {_kind(os.lstat(entry.path).st_mode)}")]
+        return [Submission(name, "(none)", problem=f"not a folder: it is {_kind(os.lstat(entry.path).st_mode)}")]
     out = []
     try:
         children = _entries(Path(entry.path))
     except OSError as e:
-        return [Submission(name, "-", problem=f"the folder cannot be read: {e.strerror or e}")]
+        return [Submission(name, "(none)", problem=f"the folder cannot be read: {e.strerror or e}")]
     for child in children:
         if child.name in JUNK:
             continue
@@ -109,7 +109,7 @@ def _student(entry: os.DirEntry, assignments: set[str]) -> list[Submission]:
                 out.append(_notebook(name, child.name, Path(child.path)))
             except OSError as e:
                 out.append(Submission(name, child.name, problem=f"cannot be read: {e.strerror or e}"))
-    return out or [Submission(name, "-", problem="no assignment folder")]
+    return out or [Submission(name, "(none)", problem="no assignment folder")]
 
 
 def collect(folder: Path, assignments: set[str]) -> list[Submission]:

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import zmq
@@ -26,7 +27,7 @@ from jupyter_client.connect import write_connection_file
 from flowkit.course.checks.agent import REPLY_MIME
 
 from .outputs import OutputSink
-from .sandbox import SOCKET_DIR, Isolation, Limits, sandbox_argv, write_etc
+from .sandbox import SOCKET_DIR, Isolation, Limits, kernel_uid, sandbox_argv, write_etc
 
 __all__ = ["SandboxKernel", "KernelDied", "KernelTimeout"]
 
@@ -49,6 +50,7 @@ class SandboxKernel:
         self.private: Path | None = None
         self.pidns: str | None = None
         self.log = bytearray()
+        self.running: str | None = None
 
     # ------------------------------------------------------------------------------- start
     def start(self, timeout: float = 120) -> None:
@@ -61,11 +63,12 @@ class SandboxKernel:
         _, info = write_connection_file(str(sock / "connection.json"), transport="ipc", ip=f"{inside}/k", key=key)
         command = [sys.executable, "-m", "ipykernel_launcher", "-f", f"{inside}/connection.json"]
         if self.isolation.sandboxed:
-            write_etc(self.private, self.limits.uid)
+            limits = replace(self.limits, uid=kernel_uid(self.limits)) if os.geteuid() == 0 else self.limits
+            write_etc(self.private, limits.uid or 65534)
             if os.geteuid() == 0:
                 for p in (sock, sock / "connection.json"):
-                    os.chown(p, self.limits.uid, self.limits.uid)
-            argv = sandbox_argv(self.private, command, self.env, self.limits)
+                    os.chown(p, limits.uid, limits.uid)
+            argv = sandbox_argv(self.private, command, self.env, limits)
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         else:
             home = self.private / "home"
@@ -109,7 +112,8 @@ class SandboxKernel:
                         self.kc.get_iopub_msg(timeout=0.2)
                     except queue.Empty:
                         return
-        raise KernelTimeout(f"the kernel did not start within {timeout:.0f} s")
+        raise KernelTimeout(f"the kernel did not start within {timeout:.0f} s: "
+                            + self.log.decode("utf-8", "replace")[-600:])
 
     def _namespace(self) -> str | None:
         try:
@@ -130,6 +134,7 @@ class SandboxKernel:
         """
         msg_id = self.kc.execute(code, silent=silent, store_history=not silent, allow_stdin=False,
                                  stop_on_error=False)
+        self.running = msg_id
         deadline = time.monotonic() + timeout
         reply_text, idle = None, False
         while not idle:
@@ -173,7 +178,8 @@ class SandboxKernel:
                 m = self.kc.get_iopub_msg(timeout=0.25)
             except queue.Empty:
                 continue
-            if m.get("msg_type") == "status" and m["content"].get("execution_state") == "idle":
+            if (m.get("msg_type") == "status" and m["content"].get("execution_state") == "idle"
+                    and m.get("parent_header", {}).get("msg_id") == self.running):
                 return True
         return False
 

@@ -18,6 +18,7 @@ folder; and one private folder for the kernel's sockets. Nothing else of the mac
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Limits", "Isolation", "detect", "sandbox_argv", "write_etc", "SOCKET_DIR"]
+__all__ = ["Limits", "Isolation", "detect", "sandbox_argv", "write_etc", "kernel_uid", "SOCKET_DIR"]
 
 SOCKET_DIR = "/run/flowkit"      # where the kernel sees its private socket folder
 HOME = "/home/student"
@@ -38,7 +39,7 @@ class Limits:
     file_size: int = 64 << 20    # largest file
     tmpfs: int = 128 << 20       # each of /tmp, /var/tmp, /dev/shm
     home: int = 256 << 20        # the working folder
-    uid: int = 65534
+    uid: int = 0                 # 0: a fresh unused uid for each kernel (see kernel_uid)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def detect(allow_unsafe: bool, limits: Limits = Limits()) -> Isolation:
             error = _probe(sandbox_argv(Path(tmp), ["/bin/true"], {}, limits, probe=True))
         if error is None:
             mode = "bwrap" if root else "bwrap-userns"
-            how = (f"uid {limits.uid}, no capabilities" if root else "a user namespace (the caller's uid)")
+            how = ("a fresh unprivileged uid, no capabilities" if root else "a user namespace (the caller's uid)")
             return Isolation(mode, f"bubblewrap: own PID/mount/IPC/network namespaces, {how}, private tmpfs, "
                                    "only the venv and flowkit bound read-only")
         missing.append(f"a working bubblewrap sandbox ({'root' if root else 'unprivileged user namespaces'}): "
@@ -132,8 +133,9 @@ def sandbox_argv(private: Path, command: list[str], env: dict[str, str], limits:
     ro = runtime_paths()
     args = [_tool("bwrap") or "bwrap", "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-net",
             "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
+    uid = limits.uid or 65534
     if not root:
-        args += ["--unshare-user", "--uid", str(limits.uid), "--gid", str(limits.uid)]
+        args += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
     args += _system_binds() + _parents([*ro, HOME, SOCKET_DIR, "/var/tmp", "/etc/x"])
     for p in ro:
         args += ["--ro-bind", p, p]
@@ -153,11 +155,17 @@ def sandbox_argv(private: Path, command: list[str], env: dict[str, str], limits:
         args += ["--setenv", k, v]
     args.append("--")
     if root:
-        args += [_tool("setpriv") or "setpriv", f"--reuid={limits.uid}", f"--regid={limits.uid}", "--clear-groups", "--no-new-privs",
+        args += [_tool("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
                  "--bounding-set=-all", "--inh-caps=-all", "--"]
     args += [_tool("prlimit") or "prlimit", f"--nproc={limits.nproc}", f"--as={limits.memory}", f"--fsize={limits.file_size}",
              "--core=0", "--"]
     return args + command
+
+
+def kernel_uid(limits: Limits) -> int:
+    """The uid a kernel runs as (root grading): fresh per kernel, so that process limits and
+    signals never cross between submissions graded at the same time."""
+    return limits.uid or 1_900_000_000 + secrets.randbelow(100_000_000)
 
 
 def write_etc(private: Path, uid: int) -> None:
