@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import warnings
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import SAWarning
 
 __all__ = ["record", "backup_sqlite"]
 
@@ -39,7 +41,9 @@ def record(path: Path, layout: dict[str, dict[str, float]], graded: list[tuple[s
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     saved = backup_sqlite(path)
-    with Gradebook(f"sqlite:///{path}") as gb:
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{path}") as gb:
+        # nbgrader's add_submission after remove_submission warns about its own session's autoflush
+        warnings.simplefilter("ignore", SAWarning)
         for assignment, cells in layout.items():
             gb.update_or_create_assignment(assignment)
             gb.update_or_create_notebook(assignment, assignment)

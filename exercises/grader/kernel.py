@@ -97,16 +97,18 @@ class SandboxKernel:
                 self.log += chunk[: 16384 - len(self.log)]
 
     def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
+        deadline, sent = time.monotonic() + timeout, 0.0
         while time.monotonic() < deadline:
             if not self.alive():
                 raise KernelDied("the kernel did not start: " + self.log.decode("utf-8", "replace")[-600:])
-            msg_id = self.kc.kernel_info()
+            if time.monotonic() - sent > 5:      # ask again now and then; any reply will do
+                self.kc.kernel_info()
+                sent = time.monotonic()
             try:
-                reply = self.kc.get_shell_msg(timeout=1.0)
+                reply = self.kc.get_shell_msg(timeout=0.5)
             except queue.Empty:
                 continue
-            if reply["parent_header"].get("msg_id") == msg_id:
+            if reply.get("msg_type") == "kernel_info_reply":
                 while True:     # drain the start-up status messages
                     try:
                         self.kc.get_iopub_msg(timeout=0.2)

@@ -66,7 +66,11 @@ class _Runner:
     # ------------------------------------------------------------------------------ kernel
     def _start(self) -> None:
         self.kernel = self.new_kernel()
-        self.kernel.start()
+        try:
+            self.kernel.start()
+        except BaseException:
+            self.result.notes += self.kernel.stop()      # kill what was started
+            raise
 
     def _restart(self, why: str) -> None:
         self.restarts += 1
@@ -75,14 +79,19 @@ class _Runner:
         if self.restarts > self.options.max_restarts:
             self.kernel = None
             return
-        self._start()
+        try:
+            self._start()
+        except (KernelDied, KernelTimeout) as e:
+            self.result.notes.append(f"the kernel could not be restarted: {e}")
+            self.kernel = None
+            return
         for source in self.ran:
             try:
                 self.kernel.execute(source, self.options.cell_timeout)
             except (KernelTimeout, KernelDied):
                 self.result.notes.append("replay after a restart stopped early")
                 self.result.notes += self.kernel.stop()
-                self._start()
+                self.kernel = None
                 return
 
     # ------------------------------------------------------------------------------ steps
