@@ -132,8 +132,12 @@ sys.modules["flowkit.course.checks.agent"] = fake
 '''
 
 
+# attacks that may also break the attacker's own kernel: their score may be lower, never higher
+SELF_HARM = {"builtins_patch", "forkbomb", "daemon", "transformer", "replier"}
+
+
 def cases() -> dict[str, tuple]:
-    """student -> (notebook, expected score of 01_fundamentals)."""
+    """student -> (notebook, the score its answers earn in 01_fundamentals)."""
     return {
         "display_hook": (add_after(wrong(), "ex2-solution", DISPLAY), 4),
         "builtins_patch": (add_after(wrong(), "ex1-solution", BUILTINS), 4),

@@ -25,8 +25,10 @@ __all__ = ["Options", "Graded", "CheckResult", "grade_plan"]
 
 @dataclass
 class Options:
-    cell_timeout: float = 60.0
-    check_timeout: float = 120.0          # all the calls of one test cell's checks together
+    cell_timeout: float = 60.0            # a student's cell
+    given_timeout: float = 300.0          # a given cell (imports, the training run of 03)
+    call_timeout: float = 60.0            # one call of a check into the student's code
+    check_timeout: float = 240.0          # all the calls of one test cell's checks together
     submission_timeout: float = 900.0
     max_restarts: int = 3
 
@@ -56,7 +58,7 @@ class _Runner:
         self.assignment, self.plan, self.new_kernel, self.options = assignment, plan, new_kernel, options
         self.result = Graded(notes=list(plan.notes))
         self.budget = Budget()
-        self.ran: list[str] = []
+        self.ran: list[str] = []         # sources of the cells that completed, replayed after a restart
         self.restarts = 0
         self.kernel: SandboxKernel | None = None
         self.deadline = time.monotonic() + options.submission_timeout
@@ -87,7 +89,7 @@ class _Runner:
             return
         for source in self.ran:
             try:
-                self.kernel.execute(source, self.options.cell_timeout)
+                self.kernel.execute(source, self.options.given_timeout)
             except (KernelTimeout, KernelDied):
                 self.result.notes.append("replay after a restart stopped early")
                 self.result.notes += self.kernel.stop()
@@ -100,7 +102,8 @@ class _Runner:
         if self.kernel is None or time.monotonic() > self.deadline:
             sink.add_error("NotExecuted", "not run: too many kernel restarts or the submission's time limit")
             return sink.outputs
-        timeout = min(self.options.cell_timeout, max(1.0, self.deadline - time.monotonic()))
+        limit = self.options.given_timeout if step.origin == "given" else self.options.cell_timeout
+        timeout = min(limit, max(1.0, self.deadline - time.monotonic()))
         try:
             status, _ = self.kernel.execute(step.source, timeout, sink)
             self.ran.append(step.source)
@@ -132,7 +135,7 @@ class _Runner:
         elif self.kernel is None or time.monotonic() > self.deadline:
             outcomes = [Outcome(False, "not checked: too many kernel restarts or the submission's time limit", "channel")]
         else:
-            student = KernelStudent(self.kernel, self.options.cell_timeout,
+            student = KernelStudent(self.kernel, self.options.call_timeout,
                                     min(self.options.check_timeout, max(1.0, self.deadline - time.monotonic())))
             outcomes = []
             for i, check in enumerate([ex.check, *self.hidden.get(ex.id, [])]):

@@ -50,7 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--gradebook", type=Path, default=EXERCISES / "gradebook.db")
     ap.add_argument("--source", type=Path, default=EXERCISES / "source", help=argparse.SUPPRESS)
     ap.add_argument("--timeout", type=float, default=float(os.environ.get("FLOWKIT_CELL_TIMEOUT", "60")),
-                    help="seconds per cell and per check call (default 60)")
+                    help="seconds per student cell (default 60; given cells get 300, check calls 60)")
     ap.add_argument("--submission-timeout", type=float, default=900, help="seconds per notebook (default 900)")
     ap.add_argument("--jobs", type=int, default=1, help="notebooks graded at the same time (default 1)")
     ap.add_argument("--memory", type=int, default=6, help="GiB of address space per kernel process (default 6)")
@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     if not subs:
         print(f"no submissions found under {escape(str(args.submissions))}", file=sys.stderr)
         return 1
-    options = Options(cell_timeout=args.timeout, check_timeout=max(120.0, 2 * args.timeout),
+    options = Options(cell_timeout=args.timeout, given_timeout=max(300.0, args.timeout),
+                      call_timeout=max(60.0, args.timeout), check_timeout=max(240.0, 4 * args.timeout),
                       submission_timeout=args.submission_timeout)
     gradable = sum(1 for s in subs if not s.problem)
     print(f"grading {gradable} notebook(s) of {len({s.student for s in subs})} student(s); isolation: {iso.mode}",
