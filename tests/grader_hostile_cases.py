@@ -76,10 +76,12 @@ def _forward(self, z):
     return _orig(self, z)
 ScaleShift.forward = _forward
 found = []
-for pattern in ["/work/*/exercises/hidden_checks/*.py", "/work/*/exercises/source/*/*.ipynb", "/root/*",
-                "/work/*", "/tmp/flowkit-grade-*", "/proc/1/root/work/*", "/home/*/*", os.path.expanduser("~/../*/*")]:
+for pattern in ["/work/*/exercises", "/work/*/tests", "/work/*/.git", "/work/*/README.md", "/work/*/*.py",
+                "/root/*", "/tmp/flowkit-grade-*", "/tmp/pytest-of-*", "/proc/1/root/work/*/exercises",
+                "/home/*/*", "/work/.library", "/etc/shadow", "/etc/hostname"]:
     found += [p for p in glob.glob(pattern) if not p.startswith("/home/student")]
 print("LEAKED:", found)
+print("LISTING:", sorted({name for top in glob.glob("/work/*") for name in os.listdir(top)}))
 '''
 
 LEAK_REPORT = 'print("SPIED:", seen)'

@@ -117,10 +117,15 @@ def run(tmp_path_factory):
             "watched": watched, "gradebook": gradebook}
 
 
-def _row(run, student):
+def _csv_id(student: str) -> str:
     from grader.report import escape
 
-    return run["rows"][(escape(student), A1)]
+    s = escape(student)
+    return "'" + s if s[:1] in "=+-@" else s
+
+
+def _row(run, student):
+    return run["rows"][(_csv_id(student), A1)]
 
 
 def _page(run, student) -> str:
@@ -159,14 +164,8 @@ def test_gradebook_keeps_earlier_students_and_matches_the_csv(run):
     assert "earlier" in students and scores["earlier"] == 2
     for (student, _), row in run["rows"].items():
         if row["status"] == "graded":
-            raw = next(s for s in students if _escape(s) == student)
+            raw = next(s for s in students if _csv_id(s) == student)
             assert scores[raw] == float(row["score"])
-
-
-def _escape(s):
-    from grader.report import escape
-
-    return escape(s)
 
 
 def test_every_folder_entry_gets_a_row_with_a_reason(run):
@@ -178,6 +177,7 @@ def test_every_folder_entry_gets_a_row_with_a_reason(run):
         assert row["status"].startswith("not graded") and reason in row["status"], row
     for student in WEIRD_IDS:
         assert float(_row(run, student)["score"]) == 7
+    assert ("'-rf =cmd", A1) in rows
     assert "\x1b" not in run["stdout"] and "esc\\x1b[2Jape" in run["stdout"]
     assert "FAKE ROW" not in run["stdout"]
 
@@ -194,6 +194,9 @@ def test_feedback_is_sanitised_and_keeps_plots_and_math(run):
 def test_hidden_checks_never_leak(run):
     page = _page(run, "leaker")
     assert "LEAKED: []" in page
+    listing = re.search(r"LISTING: \[([^\]]*)\]", page).group(1)
+    names = {a or b for a, b in re.findall(r"&#x27;([^&]*)&#x27;|'([^']*)'", listing)}
+    assert names <= {".venv", "flowkit"}, names      # only the bound runtime, no course source
     hidden = [line.strip() for p in (REPO / "exercises" / "hidden_checks").glob("h*.py")
               for line in p.read_text().splitlines() if len(line.strip()) > 30]
     for name in ("leaker", "full", "partial"):
