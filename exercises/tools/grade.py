@@ -52,7 +52,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--timeout", type=float, default=float(os.environ.get("FLOWKIT_CELL_TIMEOUT", "60")),
                     help="seconds per student cell (default 60; given cells get 300, check calls 60)")
     ap.add_argument("--submission-timeout", type=float, default=900, help="seconds per notebook (default 900)")
-    ap.add_argument("--jobs", type=int, default=1, help="notebooks graded at the same time (default 1)")
+    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                    help="notebooks graded at the same time, each in its own sandbox (default: 2, or 1 on one core)")
     ap.add_argument("--memory", type=int, default=6, help="GiB of address space per kernel process (default 6)")
     ap.add_argument("--unsafe-no-sandbox", action="store_true",
                     help="run student code WITHOUT isolation where bubblewrap is missing (your own work only)")

@@ -97,7 +97,7 @@ def flow_log_prob(student: Student, rng: np.random.Generator) -> str:
     # the density integrates to 1 (2-D), with held-out points mixed into the grid
     spec, local = _reference_transform(rng, 2, "planar")
     remote = build_transform(student, spec, local)
-    grid, area = midpoint_grid(-7.0, 7.0, 280)
+    grid, area = midpoint_grid(-7.0, 7.0, 200)
     test = rng.normal(0, 1.5, (64, 2))
 
     def evaluate(points: np.ndarray) -> np.ndarray:
