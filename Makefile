@@ -96,10 +96,12 @@ bench: $(STAMP) $(BENCH_STAMP)  ## run the benchmarks and print the tables
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 # ---- exercises (nbgrader) ----------------------------------------------------------
-# Autograde a folder laid out as SUBMISSIONS/<student_id>/<assignment>/<notebook>.ipynb:
-# writes exercises/grades.csv, exercises/feedback/<student>/<assignment>/*.html and prints a
-# score table. Student code runs sandboxed when run as root (see exercises/README.md).
-#   make grade SUBMISSIONS=path/to/folder GRADE_ARGS="--timeout 30"
+# Autograde a folder laid out as SUBMISSIONS/<student_id>/<assignment>/<assignment>.ipynb:
+# writes exercises/grades.csv, exercises/feedback/<student>/<assignment>/*.html, adds the scores
+# to exercises/gradebook.db (backed up first) and prints a score table. Each notebook runs in its
+# own bubblewrap sandbox; without one it refuses unless GRADE_ARGS=--unsafe-no-sandbox
+# (see exercises/README.md).
+#   make grade SUBMISSIONS=path/to/folder GRADE_ARGS="--timeout 30 --jobs 2"
 SUBMISSIONS ?= tests/exercise_submissions/demo
 GRADE_ARGS  ?=
 .PHONY: grade
