@@ -63,13 +63,12 @@ def _rows(t: object, dim: int, name: str, where: str) -> Tensor:
 
 
 def _pair(theta: Tensor, x: Tensor, where: str) -> tuple[Tensor, Tensor]:
-    """Broadcast one observation row against many parameter rows (or pair them row by row)."""
-    if x.shape[0] == 1:
-        return theta, x.expand(theta.shape[0], -1)
-    if x.shape[0] != theta.shape[0]:
+    """Pair the rows of ``theta`` and ``x``; a single row of either is used for every row of the other."""
+    n = max(theta.shape[0], x.shape[0])
+    if {theta.shape[0], x.shape[0]} - {1, n}:
         raise ValueError(f"{where}: x has {x.shape[0]} rows but theta has {theta.shape[0]}; "
                          "pass one x row, or one per theta row")
-    return theta, x
+    return theta.expand(n, -1), x.expand(n, -1)
 
 
 class LinearGaussian:
@@ -124,7 +123,7 @@ class LinearGaussian:
         return xs @ self.matrix @ self.posterior_cov.T / self.noise**2, self.posterior_cov.clone()
 
     def log_posterior(self, theta: Tensor, x: Tensor) -> Tensor:
-        r"""Normalised :math:`\log p(\theta\mid x)` (float64, shape ``(M,)``); ``x``: one row or one per ``theta`` row."""
+        r"""Normalised :math:`\log p(\theta\mid x)` (float64, shape ``(M,)``); one row of either is paired with every row of the other."""
         th, xs = _pair(_rows(theta, self.theta_dim, "theta", "LinearGaussian.log_posterior"),
                        _rows(x, self.x_dim, "x", "LinearGaussian.log_posterior"), "LinearGaussian.log_posterior")
         mean, cov = self.posterior(xs)
@@ -182,7 +181,7 @@ class TwoMoonsSimulator:
         return theta, self.simulate(theta, seed + 1)
 
     def log_likelihood(self, theta: Tensor, x: Tensor) -> Tensor:
-        r"""Exact :math:`\log p(x\mid\theta)` (float64, shape ``(M,)``; ``-inf`` where :math:`q_1\le 0`)."""
+        r"""Exact :math:`\log p(x\mid\theta)` (float64, ``(M,)``; ``-inf`` where :math:`q_1\le 0`); rows paired, a single row broadcast."""
         where = "TwoMoonsSimulator.log_likelihood"
         th, xs = _pair(_rows(theta, 2, "theta", where), _rows(x, 2, "x", where), where)
         q = xs - self.shift(th)
