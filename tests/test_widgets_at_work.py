@@ -149,3 +149,33 @@ def test_class_explorer_zero_temperature_gives_the_class_mean_image(make):
 def test_class_explorer_rejects_a_plain_flow():
     with pytest.raises(TypeError, match="class-conditional"):
         widgets.class_explorer(fk.image.RealNVP(n_couplings=1, hidden=8, seed=0))
+
+
+def test_explorer_canvas_is_an_ipympl_widget_in_a_kernel_and_pyplot_keeps_its_backend():
+    """In a kernel the explorer gets its own ipympl canvas; importing ipympl must not switch pyplot
+    away from the notebook's backend (``%matplotlib inline``: static figures stay inline images)."""
+    import subprocess
+    import sys
+
+    code = """
+import matplotlib
+matplotlib.use("agg")
+import matplotlib.pyplot as plt
+import IPython, ipywidgets
+class Events:
+    def register(self, *args):
+        pass
+class FakeShell:
+    kernel = object()
+    events = Events()
+IPython.get_ipython = lambda: FakeShell()
+from flowkit import widgets
+from tests.test_widgets_at_work import exact_posterior_flow, linear_log_posterior
+ex = widgets.posterior_explorer(exact_posterior_flow(), linear_log_posterior, bounds=(-3.0, 3.0), resolution=20)
+assert isinstance(ex.fig.canvas, ipywidgets.DOMWidget), type(ex.fig.canvas)
+assert matplotlib.get_backend().lower() == "agg", matplotlib.get_backend()
+print("ok")
+"""
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]

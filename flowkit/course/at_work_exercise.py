@@ -97,6 +97,10 @@ def check_free_energy(fn: Callable[[Tensor, Tensor, Tensor], Any], *, verbose: b
         fn: the learner's function; ``log_w`` is a float64 tensor ``(N,)``, ``in_a`` / ``in_b``
             boolean masks ``(N,)``.
         verbose: print the outcome (``False``: only return it).
+
+    Example:
+        >>> check_free_energy(lambda log_w, in_a, in_b: 0.0, verbose=False)   # a wrong answer
+        False
     """
     if not callable(fn):
         raise TypeError(f"check_free_energy: pass your function itself, got {type(fn).__name__}")

@@ -67,6 +67,12 @@ def posterior_flow(theta_dim: int, x_dim: int, n_layers: int = 6, hidden: Sequen
     log-scale come from :math:`x` through a one-hidden-layer MLP:
     :math:`\log q(\theta\mid x) = \log\mathcal N(z;\mu(x),\sigma(x)^2) + \log|\det\partial z/\partial\theta|`.
     Zero-initialised, it starts as :math:`\mathcal N(0, I)` for every :math:`x`.
+
+    Example:
+        >>> import torch
+        >>> q = posterior_flow(theta_dim=2, x_dim=2, n_layers=2, hidden=(8,))
+        >>> round(float(q.log_prob(torch.zeros(1, 2), torch.ones(1, 2)).detach()), 4)   # log N(0; 0, I) = −log 2π
+        -1.8379
     """
     theta_dim = positive_int(theta_dim, "theta_dim", "posterior_flow", minimum=2)
     x_dim = positive_int(x_dim, "x_dim", "posterior_flow")
@@ -92,7 +98,16 @@ def _build(kind: str, config: dict[str, Any]):
 
 
 def load(path: str | Path, *, return_info: bool = False):
-    """Rebuild the model saved at ``path`` by this script, in eval mode (``(model, info)`` with ``return_info``)."""
+    """Rebuild the model saved at ``path`` by this script, in eval mode (``(model, info)`` with ``return_info``).
+
+    Example:
+        >>> from pathlib import Path
+        >>> import flowkit
+        >>> path = Path(flowkit.__file__).parents[1] / "checkpoints" / "two_moons_posterior.pt"
+        >>> q, info = load(path, return_info=True)
+        >>> info["kind"], info["command"].split()[:4]
+        ('two-moons', ['python', '-m', 'flowkit.train.conditional', 'two-moons'])
+    """
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(ckpt, dict) or ckpt.get("trainer") != "flowkit.train.conditional":
         raise ValueError(f"{path}: not a checkpoint written by python -m flowkit.train.conditional")
@@ -170,15 +185,16 @@ def _train_two_moons(a: argparse.Namespace) -> tuple[Any, dict[str, Any], dict[s
     first = a.steps - a.steps // 4  # three quarters at lr, the last quarter at lr / 10
     hist = fit(flow, theta, context=x, steps=first, batch_size=a.batch_size, clip_grad=a.clip_grad,
                val_data=theta_val, val_context=x_val, val_every=a.eval_every, seed=a.seed, optimizer=opt)
-    for g in opt.param_groups:
-        g["lr"] = a.lr / 10
-    tail = fit(flow, theta, context=x, steps=a.steps - first, batch_size=a.batch_size, clip_grad=a.clip_grad,
-               val_data=theta_val, val_context=x_val, val_every=a.eval_every, seed=a.seed + 1, optimizer=opt)
-    hist.loss += tail.loss
-    hist.val_step += [first + s for s in tail.val_step[1:]]
-    hist.val_nll += tail.val_nll[1:]
+    if a.steps > first:
+        for g in opt.param_groups:
+            g["lr"] = a.lr / 10
+        tail = fit(flow, theta, context=x, steps=a.steps - first, batch_size=a.batch_size, clip_grad=a.clip_grad,
+                   val_data=theta_val, val_context=x_val, val_every=a.eval_every, seed=a.seed + 1, optimizer=opt)
+        hist.loss += tail.loss
+        hist.val_step += [first + s for s in tail.val_step[1:]]
+        hist.val_nll += tail.val_nll[1:]
     flow.eval()
-    metrics = {"train_nll": float(sum(hist.loss[-200:]) / 200), "val_nll": float(hist.val_nll[-1]),
+    metrics = {"train_nll": float(sum(hist.loss[-200:]) / len(hist.loss[-200:])), "val_nll": float(hist.val_nll[-1]),
                "steps": a.steps, "simulations": _N_SIMULATIONS}
     return flow, config, {"metrics": metrics, "history": [[s, v] for s, v in zip(hist.val_step, hist.val_nll)]}
 
@@ -205,6 +221,16 @@ _OPTIONS = ("steps", "batch_size", "lr", "warmup", "clip_grad", "seed", "eval_ev
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: train, write ``--out`` and its JSON sidecar (``<out>.json``); returns 0.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "moons.pt"
+        >>> main(["two-moons", "--steps", "2", "--eval-every", "1", "--hidden", "8", "--couplings", "1",
+        ...       "--out", str(out)])   # doctest: +ELLIPSIS
+        wrote ...
+        0
+    """
     p = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     a = p.parse_args(argv)

@@ -10,13 +10,17 @@ r"""Explorers of the "flows at work" notebook: a live amortised posterior and cl
   own samples: the mean of :math:`p(y'\mid x_{\text{sample}})` over the samples, uniform prior.
 
 Both follow the design of :mod:`flowkit.course.widgets` (in-place artist updates, fixed noise,
-one torch thread).
+one torch thread). Their figures live outside pyplot — an ipympl canvas in a Jupyter kernel, Agg
+elsewhere — so a notebook can draw its static figures ``%matplotlib inline`` and still get live
+explorers; they are at most 820 px wide (the output area is ~850 px at 1280 px with the file
+browser open).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -25,9 +29,51 @@ from torch import Tensor
 from ...flow import Flow
 from ...grid import grid_points
 from ...validation import finite_real, positive_int
-from .explorer import _BLUE, _CMAP, _GREY, _VERMILLION, Explorer, _figure, _finish, _slider, _threads
+from .explorer import Explorer
 
 __all__ = ["posterior_explorer", "class_explorer"]
+
+# Okabe–Ito colour-blind-safe colours; viridis for densities
+_BLUE, _GREY, _VERMILLION, _CMAP = "#0072B2", "#555555", "#D55E00", "viridis"
+_FIGURE_NUMBERS = itertools.count(2000)
+
+
+def _figure(ncols: int, figsize: tuple[float, float], width_ratios: Sequence[float] | None = None):
+    """``(fig, axes)`` outside pyplot: an ipympl canvas (a widget) in a Jupyter kernel, else Agg."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=100)
+    canvas = None
+    try:
+        from IPython import get_ipython
+
+        if getattr(get_ipython(), "kernel", None) is not None:
+            import matplotlib
+
+            backend = matplotlib.get_backend()
+            from ipympl.backend_nbagg import Canvas, FigureManager
+
+            if matplotlib.get_backend() != backend:  # importing ipympl switches pyplot to it: keep
+                matplotlib.use(backend)              # the notebook's choice (e.g. %matplotlib inline)
+            canvas = Canvas(fig)
+            FigureManager(canvas, next(_FIGURE_NUMBERS))
+            for attr, value in (("header_visible", False), ("footer_visible", False), ("toolbar_visible", False),
+                                ("resizable", False), ("capture_scroll", False)):
+                setattr(canvas, attr, value)
+    except ImportError:  # pragma: no cover - ipympl or IPython missing: a static canvas
+        canvas = None
+    if canvas is None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
+    return fig, list(fig.subplots(1, ncols, squeeze=False, width_ratios=width_ratios)[0])
+
+
+def _slider(description: str, value: float, lo: float, hi: float, step: float = 0.01, fmt: str = ".2f") -> Any:
+    import ipywidgets as W
+
+    return W.FloatSlider(value=value, min=lo, max=hi, step=step, description=description, continuous_update=True,
+                         readout_format=fmt, style={"description_width": "95px"}, layout=W.Layout(width="300px"))
 
 
 def _normalised(logp: Tensor, cell_area: float) -> Tensor:
@@ -63,6 +109,16 @@ def posterior_explorer(flow: Flow, log_posterior: Callable[[Tensor, Tensor], Ten
     ``q_mass`` (:math:`\int q` over the box before normalising, ≈ 1 when the box holds
     :math:`q`), ``q_mean`` and ``p_mean`` (posterior means on the grid), ``x``, and ``possible``
     (``False`` when no :math:`\theta` in the box can produce :math:`x`: then ``kl`` and ``p_mean`` are NaN).
+
+    Example:
+        >>> from flowkit.data import LinearGaussian
+        >>> from flowkit.train.conditional import posterior_flow
+        >>> q = posterior_flow(2, 2, n_layers=1, hidden=(8,))      # untrained: N(0, I) for every x
+        >>> ex = posterior_explorer(q, LinearGaussian().log_posterior, bounds=(-4.0, 4.0), resolution=40)
+        >>> state = ex.update(x1=0.5, x2=-0.25)
+        >>> state["possible"], state["kl"] > 0
+        (True, True)
+        >>> ex.close()
     """
     if not isinstance(flow, Flow):
         raise TypeError(f"posterior_explorer: flow must be a flowkit.Flow, got {type(flow).__name__}")
@@ -70,10 +126,11 @@ def posterior_explorer(flow: Flow, log_posterior: Callable[[Tensor, Tensor], Ten
         raise TypeError(f"posterior_explorer: log_posterior must be callable, got {type(log_posterior).__name__}")
     resolution = positive_int(resolution, "resolution", "posterior_explorer", minimum=2)
     lo, hi = (finite_real(v, "bounds", "posterior_explorer") for v in bounds)
-    _threads(threads)
+    if threads is not None:
+        torch.set_num_threads(threads)
     pts64, _, _, area = grid_points((lo, hi), resolution, dtype=torch.float64)
     pts = pts64.to(next(flow.parameters()).dtype)
-    fig, (ax_q, ax_p) = _figure(2, (8.4, 3.9))
+    fig, (ax_q, ax_p) = _figure(2, (8.2, 3.8))
     images = {}
     for ax, key, title in ((ax_q, "q", "flow q(θ | x): one network for every x"),
                            (ax_p, "p", "exact posterior p(θ | x) (grid)")):
@@ -89,7 +146,7 @@ def posterior_explorer(flow: Flow, log_posterior: Callable[[Tensor, Tensor], Ten
     text = ax_q.text(0.02, 0.02, "KL(p‖q) = 0.000", transform=ax_q.transAxes, color="white", fontsize=9,
                      va="bottom", ha="left")
     sliders = {"x1": _slider("x₁", x0[0], *x_ranges[0]), "x2": _slider("x₂", x0[1], *x_ranges[1])}
-    _finish(fig)
+    fig.tight_layout()
 
     def compute(v: dict[str, float]) -> dict[str, Any]:
         x = torch.tensor([[v["x1"], v["x2"]]])
@@ -142,6 +199,14 @@ def class_explorer(model: Any, *, n_samples: int = 24, ncol: int = 6, seed: int 
     ``state``: ``label`` (the class), ``temperature``, ``posterior`` (mean over the samples of
     :math:`p(y'\mid x)` for every class :math:`y'`, uniform prior), ``agreement`` (fraction of
     samples whose most probable class is ``label``), ``images`` (the integer samples).
+
+    Example:
+        >>> from flowkit.image import ConditionalRealNVP
+        >>> ex = class_explorer(ConditionalRealNVP(n_couplings=1, hidden=8, seed=0), n_samples=4, ncol=2)
+        >>> state = ex.update(label=2, T=0.5)
+        >>> [round(p, 3) for p in state["posterior"][:3]]       # untrained: the same p(x|y) for every y
+        [0.1, 0.1, 0.1]
+        >>> ex.close()
     """
     for name in ("one_hot", "sample_images", "class_log_likelihoods"):
         if not callable(getattr(model, name, None)):
@@ -150,9 +215,10 @@ def class_explorer(model: Any, *, n_samples: int = 24, ncol: int = 6, seed: int 
     n_samples = positive_int(n_samples, "n_samples", "class_explorer")
     ncol = positive_int(ncol, "ncol", "class_explorer")
     K, levels = int(model.n_classes), int(model.n_bins)
-    _threads(threads)
+    if threads is not None:
+        torch.set_num_threads(threads)
     model.eval()
-    fig, (ax_s, ax_b) = _figure(2, (8.4, 3.6), width_ratios=[1.25, 1.0])
+    fig, (ax_s, ax_b) = _figure(2, (8.2, 3.6), width_ratios=[1.25, 1.0])
     mosaic = ax_s.imshow(_tile(torch.zeros(n_samples, 1, 8, 8), ncol), cmap="gray_r", vmin=0, vmax=levels - 1,
                          interpolation="nearest")
     ax_s.set_xticks([])
@@ -167,9 +233,9 @@ def class_explorer(model: Any, *, n_samples: int = 24, ncol: int = 6, seed: int 
     ax_b.set_ylabel("mean p(y′ | sample)")
     ax_b.set_title("the same flow as a classifier (Bayes' rule)", fontsize=10)
     ax_b.legend(loc="upper right", fontsize=8)
-    sliders = {"label": _slider("class y", float(y0), 0.0, float(K - 1), step=1.0),
-               "T": _slider("temperature", temperature, 0.0, 1.2, step=0.05)}
-    _finish(fig)
+    sliders = {"label": _slider("class y", float(y0), 0.0, float(K - 1), step=1.0, fmt=".0f"),
+               "T": _slider("temperature T", temperature, 0.0, 1.2, step=0.05)}
+    fig.tight_layout()
 
     def compute(v: dict[str, float]) -> dict[str, Any]:
         label, T = int(round(v["label"])), float(v["T"])
@@ -189,4 +255,5 @@ def class_explorer(model: Any, *, n_samples: int = 24, ncol: int = 6, seed: int 
         return {"label": label, "temperature": T, "posterior": mean_post.tolist(), "agreement": agreement,
                 "images": imgs}
 
-    return Explorer("class_explorer", fig, sliders, {"mosaic": mosaic, "bars": bars, "title": title}, compute)
+    artists = {"mosaic": mosaic, "title": title, **{f"bar_{k}": bar for k, bar in enumerate(bars)}}
+    return Explorer("class_explorer", fig, sliders, artists, compute)
