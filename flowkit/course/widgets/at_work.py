@@ -126,6 +126,8 @@ def posterior_explorer(flow: Flow, log_posterior: Callable[[Tensor, Tensor], Ten
         raise TypeError(f"posterior_explorer: log_posterior must be callable, got {type(log_posterior).__name__}")
     resolution = positive_int(resolution, "resolution", "posterior_explorer", minimum=2)
     lo, hi = (finite_real(v, "bounds", "posterior_explorer") for v in bounds)
+    if not lo < hi:
+        raise ValueError(f"posterior_explorer: bounds must be (lo, hi) with lo < hi, got {tuple(bounds)}")
     if threads is not None:
         torch.set_num_threads(threads)
     pts64, _, _, area = grid_points((lo, hi), resolution, dtype=torch.float64)
