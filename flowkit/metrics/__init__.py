@@ -17,6 +17,9 @@ Images (in the feature space of the digits classifier, :mod:`flowkit.metrics.cla
     :func:`frechet_distance` (FID-style, Heusel et al., 2017), :func:`precision_recall`
     (k-NN manifolds, Kynkäänniemi et al., 2019), :func:`memorization` (nearest-neighbour
     distances to the training set, the data-copying test of Meehan et al., 2020).
+Importance sampling with a flow as the proposal (Boltzmann generators)
+    :func:`importance_mean` (self-normalised averages), :func:`free_energy_difference`
+    (:math:`\Delta F = -\log(Z_B/Z_A)` from log-weights) and :func:`effective_sample_size` (Kish).
 Out-of-distribution detection
     :func:`anomaly_scores` (negative log-likelihood), :func:`auroc`, and
     :func:`typicality_test` (Nalisnick et al., 2019).
@@ -38,6 +41,7 @@ Example:
 """
 
 from .features import embed
+from .importance import effective_sample_size, free_energy_difference, importance_mean
 from .likelihood import bits_per_dim, kl_to_density, nll
 from .ood import TypicalityResult, anomaly_scores, auroc, typicality_test
 from .sample_quality import (
@@ -53,4 +57,5 @@ __all__ = [
     "nll", "bits_per_dim", "kl_to_density", "mmd", "mmd_test", "MMDTestResult",
     "frechet_distance", "precision_recall", "PrecisionRecall", "memorization", "MemorizationResult",
     "anomaly_scores", "auroc", "typicality_test", "TypicalityResult", "embed",
+    "effective_sample_size", "free_energy_difference", "importance_mean",
 ]
