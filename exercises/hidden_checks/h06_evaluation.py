@@ -9,7 +9,7 @@ from flowkit.course.checks.verdict import CheckFailed, as_float
 from grader.hidden import hidden
 
 
-@hidden("06_evaluation/ex1-tests")
+@hidden("06_evaluation/ex2-tests")
 def auroc_symmetry(student, rng):
     require_defined(student, "auroc")
     a, b = rng.integers(0, 4, 9).astype(float), rng.integers(0, 4, 5).astype(float)
@@ -19,7 +19,7 @@ def auroc_symmetry(student, rng):
         raise CheckFailed(f"auroc(a, b) + auroc(b, a) should be 1 (ties ½), got {ab + ba:.6f}")
 
 
-@hidden("06_evaluation/ex2-tests")
+@hidden("06_evaluation/ex1-tests")
 def mmd_one_dimension(student, rng):
     require_defined(student, "mmd2")
     x, y = rng.normal(0, 1, (6, 1)), rng.normal(0, 2, (9, 1))
