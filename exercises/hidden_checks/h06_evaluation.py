@@ -29,3 +29,19 @@ def mmd_one_dimension(student, rng):
     want = (kxx.sum() - 6) / 30 + (kyy.sum() - 9) / 72 - 2 * k(x, y).mean()
     if abs(got - want) > 1e-9:
         raise CheckFailed(f"MMD² of 1-D samples: got {got:.8f}, expected {want:.8f}")
+
+
+@hidden("06_evaluation/ex3-tests")
+def detector_flags_a_far_ring(student, rng):
+    import flowkit as fk
+    from flowkit.course.checks.verdict import CheckFailed, as_array, as_remote
+
+    flow = as_remote(student.get("detector"), "detector")
+    normal = fk.data.sample("two_moons", 300, seed=int(rng.integers(0, 2**31))).double().numpy()
+    angle = rng.uniform(0, 2 * np.pi, 300)
+    ring = np.stack([3.2 * np.cos(angle), 3.2 * np.sin(angle)], axis=1)
+    s_in = as_array(student.call("anomaly_scores", flow, tensor(normal, "float32")), "scores", (300,))
+    s_out = as_array(student.call("anomaly_scores", flow, tensor(ring, "float32")), "scores", (300,))
+    score = float(((s_out[:, None] > s_in[None, :]) + 0.5 * (s_out[:, None] == s_in[None, :])).mean())
+    if score < 0.95:
+        raise CheckFailed(f"points on a ring of radius 3.2 around the moons should be flagged: AUROC {score:.3f}")

@@ -2,7 +2,8 @@
 
 :func:`when_done` wraps the code an exercise runs *with the learner's answer* (a plot of their
 flow, a training run of their model): until the answer is written, the stub raises
-``NotImplementedError`` and the block is skipped with a note instead of stopping *Run All*.
+``NotImplementedError`` and the block is skipped with a note instead of stopping *Run All* (so is a block that needs one of
+``names`` that an unfinished exercise never defined).
 Either way the notebook's random numbers after the block are the ones it would have had
 without it, so an exercise never changes what the course's own cells compute.
 """
@@ -37,6 +38,10 @@ def when_done(*names: str) -> Iterator[None]:
     except NotImplementedError:
         what = ", ".join(names) or "answer above"
         print(f"⏸ skipped until your {what} is written (it still raises NotImplementedError)")
+    except NameError as e:
+        if getattr(e, "name", None) not in names:
+            raise
+        print(f"⏸ skipped: `{e.name}` does not exist yet (write and run the exercise above first)")
     finally:
         random.setstate(py_state)
         np.random.set_state(np_state)

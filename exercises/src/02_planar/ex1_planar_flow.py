@@ -82,9 +82,10 @@ from flowkit.course.checks import check_exercise
 check_exercise("02_planar/ex1-tests")   # ✓, or what is off and by how much
 
 # %% [markdown] role="hint"
-# `torch.nn.functional.softplus(a)` is $\log(1 + e^{a})$. In `forward`, `h = torch.tanh(z @ self.w + self.b)`
-# has shape `(batch,)`: `h[:, None] * u` moves every point along $\hat u$, and
-# `psi = (1 - h**2)[:, None] * self.w` has one row per point, so `psi @ u` is $\hat u^\top\psi(z)$ for every row.
+# `torch.nn.functional.softplus(a)` is $\log(1 + e^{a})$; $w^\top u$ is `self.w @ self.u`. In `forward`,
+# `torch.tanh(z @ self.w + self.b)` has one value per row (shape `(batch,)`): index it with `[:, None]` to
+# move each row along $\hat u$. $\psi(z)$ has one row per point, $(1 - \tanh^2)$ times $w$; a matrix-vector
+# product with $\hat u$ then gives $\hat u^\top\psi(z)$ for every row at once.
 
 # %% role="mistakes"
 MISTAKES = [

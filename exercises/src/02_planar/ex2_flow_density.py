@@ -43,8 +43,8 @@ from flowkit.course.checks import check_exercise
 check_exercise("02_planar/ex2-tests")   # ✓, or what is off and by how much
 
 # %% [markdown] role="hint"
-# `z, ld = transform.inverse(x)` gives both pieces: `ld` is already $\log|\det \partial f^{-1}/\partial x|$
-# (the inverse's own log-det, one per row). $\log \mathcal N(z; 0, I) = -\tfrac12\lVert z\rVert^2 - \tfrac D2 \log 2\pi$.
+# One call of `transform.inverse` on `x` gives both pieces: $z$, and the inverse's own log-det, which is
+# already $\log|\det \partial f^{-1}/\partial x|$ (one per row). $\log \mathcal N(z; 0, I) = -\tfrac12\lVert z\rVert^2 - \tfrac D2 \log 2\pi$.
 
 # %% role="mistakes"
 MISTAKES = [

@@ -73,7 +73,8 @@ with fk.course.when_done("PlanarFlow", "flow_log_prob", "push_forward"):
 
 # %% [markdown] role="hint"
 # `transform.latent_shape` is the shape of one base sample, e.g. `(2,)`. Draw `z` first, with the
-# generator, then `x, _ = transform.forward(z)` inside `with torch.no_grad():` (the log-det is not needed here).
+# generator; then push it through `transform.forward` inside `with torch.no_grad():` and keep only the
+# output (the log-det is not needed here).
 
 # %% role="mistakes"
 MISTAKES = [

@@ -79,9 +79,10 @@ with fk.course.when_done("make_flow", "trained_flow"):
     plt.show()
 
 # %% [markdown] role="hint"
-# `layers += [fk.AffineCoupling(2, hidden=(hidden, hidden)), fk.Reverse(2)]` in a loop, then
-# `fk.Flow(fk.Compose(layers), fk.StandardNormal(2))`. For the likelihood: `flow.log_prob(x)` gives one
-# log-density per point; take the mean (not the sum), under `torch.no_grad()`, and `float(...)` it.
+# Collect the layers in a list — a coupling, then a `Reverse`, `n_layers` times — wrap the list in
+# `fk.Compose`, and give that and the base distribution to `fk.Flow`. For the likelihood:
+# `flow.log_prob(x)` gives one log-density per point; take the mean (not the sum), under
+# `torch.no_grad()`, and turn it into a Python number with `float(...)`.
 
 # %% role="mistakes"
 MISTAKES = [

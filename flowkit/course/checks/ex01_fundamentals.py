@@ -79,7 +79,8 @@ def _midpoint(kind: str, params: dict, lo: float, hi: float, n: int, shift: floa
         m, s = np.asarray(params["mean"]), np.asarray(params["std"])
         logp = (-0.5 * ((p - m) / s) ** 2 - np.log(s) - HALF_LOG_2PI).sum(axis=1)
     else:
-        logp = np.log(p @ np.asarray(params["coef"]) + params["offset"])
+        with np.errstate(divide="ignore"):      # a corner of the square (a wrong answer's points) may have p = 0
+            logp = np.log(p @ np.asarray(params["coef"]) + params["offset"])
     return float(np.exp(logp).sum() * h * h)
 
 
