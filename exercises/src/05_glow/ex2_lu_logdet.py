@@ -39,7 +39,7 @@ from flowkit.course.checks import check_exercise
 check_exercise("05_glow/ex2-tests")   # ✓, or what is off and by how much
 
 # %% [markdown] role="hint"
-# `P, L, U = torch.linalg.lu(weight)`; $\det P = \pm1$ and $\det L = 1$, so only $U$'s diagonal
+# `torch.linalg.lu(weight)` returns the three factors $P, L, U$; $\det P = \pm1$ and $\det L = 1$, so only $U$'s diagonal
 # matters — with `torch.abs`, since a diagonal entry (and $\det W$) may be negative. Then multiply by
 # the number of pixels.
 
