@@ -3,6 +3,7 @@
     python exercises/tools/build.py                    # write the derived files into the repository
     python exercises/tools/build.py --check            # exit 1 and list the files that are out of date
     python exercises/tools/build.py --answered DIR     # also: course notebooks with the model answers filled in
+    python exercises/tools/build.py --answered DIR --no-write   # only those (what `make test` runs)
     python exercises/tools/build.py --release          # also: nbgrader's release/ (classroom; needs nbgrader)
 
 Derived files: the exercise cells of ``notebooks/0N_*.ipynb`` (nothing else in them is touched),
@@ -129,14 +130,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="only report derived files that are out of date")
     ap.add_argument("--answered", type=Path, help="write answered copies of the course notebooks here")
     ap.add_argument("--release", action="store_true", help="also run nbgrader generate_assignment (classroom)")
+    ap.add_argument("--no-write", action="store_true", help="leave the derived files as they are (with --answered)")
     args = ap.parse_args(argv)
-    files = derived(ROOT)
     if args.check:
-        bad = stale(ROOT, files)
+        bad = stale(ROOT)
         print("\n".join(["out of date (run `make exercises`):", *bad]) if bad else "derived exercise files are up to date")
         return 1 if bad else 0
-    changed = write(ROOT, files)
-    print("\n".join(f"wrote {c}" for c in changed) or "derived exercise files were already up to date")
+    if not args.no_write:
+        changed = write(ROOT, derived(ROOT))
+        print("\n".join(f"wrote {c}" for c in changed) or "derived exercise files were already up to date")
     if args.answered:
         print(f"answered notebooks: {len(write_answered(ROOT, args.answered))} in {args.answered}")
     if args.release:
