@@ -157,7 +157,7 @@ def cases() -> dict[str, tuple]:
         "full": (solved(A1), 7),
         "partial": (wrong(), 4),
         "empty": (released(A1), 0),
-        "syntax": (edit(solved(A1), "ex2-solution", "def _inverse(self, x):", "def _inverse(self, x)"), 4),
+        "syntax": (edit(solved(A1), "ex2-solution", "def inverse(self, x):", "def inverse(self, x)"), 4),
         "warnings": (add_after(solved(A1), "ex1-solution",
                                "import sys, warnings\nwarnings.warn('harmless', UserWarning)\nprint('note', file=sys.stderr)"), 7),
         "pasted": (duplicate(duplicate(solved(A1), "ex2-solution"), "ex2-tests"), 7),

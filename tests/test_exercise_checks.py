@@ -19,9 +19,6 @@ from flowkit.course.checks.wire import ChannelError, WireLimits, loads
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from grader_class import WRONG_LOGDET, solved  # noqa: E402
 
-FAST = ["01_fundamentals", "02_planar", "04_realnvp", "05_glow", "06_evaluation"]
-
-
 def namespace(assignment: str, edits: dict | None = None) -> dict:
     nb = solved(assignment)
     ns: dict = {}
@@ -36,8 +33,8 @@ def namespace(assignment: str, edits: dict | None = None) -> dict:
     return ns
 
 
-@pytest.mark.parametrize("assignment", FAST)
-def test_model_answers_pass_every_public_check(assignment):
+@pytest.mark.parametrize("assignment", ["01_fundamentals", "04_realnvp", "05_glow"])
+def test_source_notebook_answers_pass_every_public_check(assignment):
     ns = namespace(assignment)
     for ex in exercises().values():
         if ex.assignment == assignment:
@@ -45,35 +42,51 @@ def test_model_answers_pass_every_public_check(assignment):
             assert outcome.passed, (ex.id, outcome)
 
 
-@pytest.mark.parametrize("exercise_id, edits, message", [
-    ("01_fundamentals/ex2-tests", {"ex2-solution": [WRONG_LOGDET]}, "off by a constant +0.6931 = log 2"),
-    ("01_fundamentals/ex1-tests", {"ex1-solution": [(" - math.log(abs(a))", "")]}, "You left out the Jacobian term"),
-    ("01_fundamentals/ex3-tests", {"ex3-solution": [("* h * h", "")]}, "midpoint rule"),
-    ("02_planar/ex1-tests", {"ex1-solution": [("u = self.u_hat()\n", "u = self.u\n")]}, "not self.u"),
-    ("02_planar/ex2-tests", {"ex2-solution": [("return log_pz + ld", "return log_pz")]}, "left out the log-det"),
-    ("04_realnvp/ex1-tests", {"ex1-solution": [("nll_nats + num_dims * math.log(n_bins)", "nll_nats")]},
-     "dequantization term"),
-    ("05_glow/ex1-tests", {"ex1-solution": [("hw = z.shape[2] * z.shape[3]", "hw = 1")]}, "H·W = "),
-    ("06_evaluation/ex1-tests", {"ex1-solution": [(" + 0.5 * (b == a).double()", "")]}, "Ties (equal scores) count ½"),
-])
-def test_typical_mistakes_get_a_message_that_names_them(exercise_id, edits, message):
-    ns = namespace(exercise_id.split("/")[0], edits)
-    outcome = run_check(exercises()[exercise_id].check, DirectStudent(ns), seed=5)
-    assert not outcome.passed and message in outcome.message, outcome
+def test_a_wrong_answer_is_printed_and_does_not_stop_the_notebook(capsys, monkeypatch):
+    monkeypatch.delenv("FLOWKIT_STRICT_CHECKS", raising=False)
+    ns = namespace("01_fundamentals", {"ex2-solution": [WRONG_LOGDET]})
+    assert check_exercise("01_fundamentals/ex2-tests", ns) is None
+    out = capsys.readouterr().out
+    assert out.startswith("✗ Your turn 2 · ScaleShift") and "off by a constant +0.6931 = log 2" in out
 
 
-def test_unanswered_exercise_fails_with_the_learner_error_not_a_traceback(capsys):
+def test_strict_mode_raises_the_message_alone(monkeypatch):
+    monkeypatch.setenv("FLOWKIT_STRICT_CHECKS", "1")
+    ns = namespace("01_fundamentals", {"ex2-solution": [WRONG_LOGDET]})
+    with pytest.raises(CheckFailed, match="off by a constant") as info:
+        check_exercise("01_fundamentals/ex2-tests", ns)
+    assert info.value._render_traceback_()[0].startswith("\x1b[0;31m✗")
+
+
+def test_unanswered_exercise_says_not_done_yet_not_a_traceback(capsys, monkeypatch):
+    monkeypatch.delenv("FLOWKIT_STRICT_CHECKS", raising=False)
     ns = namespace("01_fundamentals")
+
     def log_prob_affine_1d(x, a, b):
         raise NotImplementedError()
     ns["log_prob_affine_1d"] = log_prob_affine_1d
-    with pytest.raises(CheckFailed) as info:
-        check_exercise("01_fundamentals/ex1-tests", ns)
-    assert "raised NotImplementedError" in str(info.value)
-    assert info.value._render_traceback_()[0].startswith("\x1b[0;31m✗")
+    check_exercise("01_fundamentals/ex1-tests", ns)
+    assert "not done yet: log_prob_affine_1d(…) still raises NotImplementedError" in capsys.readouterr().out
     del ns["log_prob_affine_1d"]
-    with pytest.raises(CheckFailed, match="is not defined"):
-        check_exercise("01_fundamentals/ex1-tests", ns)
+    check_exercise("01_fundamentals/ex1-tests", ns)
+    assert "is not defined" in capsys.readouterr().out
+
+
+def test_a_check_leaves_the_notebooks_random_state_alone():
+    import random
+
+    import torch
+
+    ns = namespace("01_fundamentals")
+    torch.manual_seed(5)
+    np.random.seed(5)
+    random.seed(5)
+    expected = (torch.rand(1).item(), np.random.rand(), random.random())
+    torch.manual_seed(5)
+    np.random.seed(5)
+    random.seed(5)
+    check_exercise("01_fundamentals/ex2-tests", ns, strict=True)
+    assert (torch.rand(1).item(), np.random.rand(), random.random()) == expected
 
 
 def test_lying_objects_cannot_cross_the_wire():

@@ -11,7 +11,7 @@ from flowkit.course.checks.verdict import as_array, as_pair, expect_close
 from grader.hidden import hidden
 
 
-@hidden("04_realnvp/ex1-tests")
+@hidden("04_realnvp/ex2-tests")
 def mnist_sized(student, rng):
     require_defined(student, "bits_per_dim")
     nll = rng.uniform(-2000, 3000, 6)
@@ -19,7 +19,7 @@ def mnist_sized(student, rng):
     expect_close(got, (nll + 784 * math.log(256)) / (784 * math.log(2)), "bits/dim at D = 784", rtol=1e-10, atol=1e-10)
 
 
-@hidden("04_realnvp/ex2-tests")
+@hidden("04_realnvp/ex1-tests")
 def logit_near_the_edges(student, rng):
     require_defined(student, "logit_inverse")
     alpha = float(rng.uniform(1e-4, 1e-3))

@@ -1,4 +1,4 @@
-"""Tiny helpers to write nbgrader source notebooks with nbformat (used by make_source.py).
+"""Tiny helpers to write nbgrader source notebooks with nbformat (used by assignments.py).
 
 Each helper returns one cell with the nbgrader metadata (schema 3) that ``nbgrader
 generate_assignment`` and ``nbgrader autograde`` expect:
@@ -7,7 +7,7 @@ generate_assignment`` and ``nbgrader autograde`` expect:
 * :func:`given` — locked, ungraded code (imports, helpers, plots the learner just runs);
 * :func:`solution` — an unlocked solution cell; the text between ``### BEGIN SOLUTION`` and
   ``### END SOLUTION`` is replaced by ``raise NotImplementedError()`` in the released version;
-* :func:`tests` — a locked, autograded test cell worth ``points`` that calls
+* :func:`tests` — a locked, autograded test cell worth ``points``; its code calls
   ``check_exercise("<assignment>/<grade_id>")`` (the check lives in ``flowkit.course.checks``;
   hidden checks live with the grader in ``exercises/hidden_checks/``).
 """
@@ -20,9 +20,6 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 SCHEMA = 3
-
-# test cells name their exercise "<assignment>/<grade_id>"; make_source.build fills in the assignment
-ASSIGNMENT = "{assignment}"
 
 
 def _meta(**nbgrader) -> dict:
@@ -54,15 +51,13 @@ def solution(code: str, grade_id: str) -> nbformat.NotebookNode:
     return cell
 
 
-def tests(grade_id: str, points: float) -> nbformat.NotebookNode:
+def tests(grade_id: str, points: float, source: str) -> nbformat.NotebookNode:
     """The test cell: it runs the exercise's check from ``flowkit.course.checks`` on the learner's code.
 
     When grading, this cell is not run: the grader runs the same check (and hidden ones) in its
     own process, against the learner's code in a sandbox (``exercises/grader/``).
     """
-    src = (f"# Check your answer: ✓, or what is off and by how much (run me after the cell above).\n"
-           f"check_exercise(\"{ASSIGNMENT}/{grade_id}\")")
-    cell = new_code_cell(src)
+    cell = new_code_cell(_src(source))
     cell.metadata = _meta(grade=True, solution=False, locked=True, grade_id=grade_id, points=points)
     return cell
 

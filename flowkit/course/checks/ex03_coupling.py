@@ -1,4 +1,4 @@
-"""Checks of assignment 03 (triangular log-dets, an affine coupling layer, training on two moons).
+"""Checks of assignment 03 (triangular log-dets, a masked affine coupling layer, training on two moons).
 
 The coupling layer and the trained flow have internals the learner chooses (their conditioner,
 their training run), so besides the formulas these checks test **self-consistency** that only a
@@ -35,7 +35,7 @@ def _triangular(rng: np.random.Generator, batch: tuple, d: int, upper: bool) -> 
     return m
 
 
-@exercise("03_coupling", "ex1-tests", points=2, title="log|det| of a triangular matrix from its diagonal")
+@exercise("03_coupling", "ex1-tests")
 def triangular_log_abs_det(student: Student, rng: np.random.Generator) -> str:
     require_defined(student, "triangular_log_abs_det")
     cases = [((), int(rng.integers(3, 8)), False), ((), int(rng.integers(3, 8)), True),
@@ -43,7 +43,11 @@ def triangular_log_abs_det(student: Student, rng: np.random.Generator) -> str:
     for batch, d, upper in cases:
         m = _triangular(rng, batch, d, upper)
         what = f"triangular_log_abs_det of a {'upper' if upper else 'lower'}-triangular {tuple(m.shape)} input"
-        got = as_array(student.call("triangular_log_abs_det", tensor(m)), what, batch, finite=False)
+        got = as_array(student.call("triangular_log_abs_det", tensor(m)), what, None, finite=False)
+        if got.shape != batch:
+            raise CheckFailed(f"{what} has shape {got.shape}, expected {batch}: one log|det| per matrix. For a batch "
+                              "(..., d, d) take the diagonals with torch.diagonal(T, dim1=-2, dim2=-1) and sum over "
+                              "the last dimension.")
         want = np.log(np.abs(np.diagonal(m, axis1=-2, axis2=-1))).sum(axis=-1)
         message = describe_offset(got, want, "log|det|", rtol=1e-9, atol=1e-9)
         if message is not None:
@@ -57,56 +61,89 @@ def triangular_log_abs_det(student: Student, rng: np.random.Generator) -> str:
     return "Σ log|T_ii| for lower, upper and batched matrices"
 
 
-def _coupling_layer(student: Student, d: int, seed: int) -> Remote:
-    layer = as_remote(student.call("MyAffineCoupling", d, seed=seed), f"MyAffineCoupling({d})")
-    return learner_float64(student, layer, "MyAffineCoupling")
+def _coupling_layer(student: Student, d: int, mask: np.ndarray, seed: int) -> Remote:
+    layer = as_remote(student.call("MaskedAffineCoupling", d, tensor(mask, "bool"), seed=seed),
+                      f"MaskedAffineCoupling({d}, mask)")
+    return learner_float64(student, layer, "MaskedAffineCoupling")
 
 
-def _coupling_hint(ld: np.ndarray, s: np.ndarray) -> str:
-    if describe_offset(ld, -s.sum(axis=1), "") is None:
-        return "the forward log-det is +Σ s_i (x_b = z_b·exp(s) + t stretches by exp(s))"
-    if describe_offset(ld, np.exp(s).sum(axis=1), "") is None:
-        return "the log-det is Σ s_i, not Σ exp(s_i): log|det| of diag(exp(s)) is the sum of the logs"
-    return "the triangular Jacobian's diagonal is (1, …, 1, exp(s_1), …): log|det J| = Σ s_i"
+def _masks(rng: np.random.Generator, d: int) -> list[np.ndarray]:
+    random = rng.permutation(np.arange(d) < max(1, d // 2))
+    return [np.arange(d) % 2 == 0, random]
 
 
-@exercise("03_coupling", "ex2-tests", points=4, title="an affine coupling layer, both directions")
-def affine_coupling(student: Student, rng: np.random.Generator) -> str:
-    require_defined(student, "MyAffineCoupling")
+def _logdet_hint(ld: np.ndarray, log_s: np.ndarray, keep: np.ndarray) -> str:
+    free = (~keep).astype(float)
+    if describe_offset(ld, log_s.sum(axis=1), "") is None:
+        return ("your log-det also sums log s_i over the kept features (mask = 1), which are not scaled: "
+                "log|det J| = Σ (1 − b_i) log s_i — a forgotten mask")
+    if describe_offset(ld, -(log_s * free).sum(axis=1), "") is None:
+        return "the forward log-det is +Σ log s_i (x_b = s·z_b + t stretches by s)"
+    if describe_offset(ld, (np.exp(log_s) * free).sum(axis=1), "") is None:
+        return "the log-det is Σ log s_i, not Σ s_i: log|det| of diag(s) is the sum of the logs"
+    return "the triangular Jacobian's diagonal is 1 (kept) and s_i (transformed): log|det J| = Σ (1 − b_i) log s_i"
+
+
+def _s_t(student: Student, layer: Remote, inputs: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    s, t = (as_array(v, f"scale_and_shift({what}) [{k}]", inputs.shape)
+            for k, v in zip("st", as_pair(student.call_method(layer, "scale_and_shift", tensor(inputs)),
+                                          "scale_and_shift"), strict=True))
+    return s, t
+
+
+def _check_forward(student: Student, layer: Remote, z: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    x, ld = run_pair(student, layer, "forward", z, "forward(z)")
+    s, t = _s_t(student, layer, z * keep, "b ⊙ z")
+    if not np.array_equal(x[:, keep], z[:, keep]):
+        raise CheckFailed("the kept features (mask = 1) must pass unchanged: x = b ⊙ z + (1 − b) ⊙ (s ⊙ z + t)")
+    if describe_offset(x[:, ~keep], (s * z + t)[:, ~keep], "x", rtol=1e-9, atol=1e-9) is not None:
+        s_all, t_all = _s_t(student, layer, z, "z")
+        if describe_offset(x[:, ~keep], (s_all * z + t_all)[:, ~keep], "x", rtol=1e-9, atol=1e-9) is None:
+            raise CheckFailed("s and t must come from the kept features only: scale_and_shift(b * z), not "
+                              "scale_and_shift(z) — otherwise the Jacobian is not triangular and the map cannot "
+                              "be inverted")
+        raise CheckFailed("the transformed features (mask = 0) should be s ⊙ z + t with (s, t) = "
+                          "scale_and_shift(b ⊙ z)")
+    message = describe_offset(ld, (np.log(s) * ~keep).sum(axis=1), "forward log-det", rtol=1e-9, atol=1e-9)
+    if message is not None:
+        raise CheckFailed(f"{message}\nHint: {_logdet_hint(ld, np.log(s), keep)}")
+    return x, ld
+
+
+@exercise("03_coupling", "ex2-tests")
+def masked_coupling(student: Student, rng: np.random.Generator) -> str:
+    require_defined(student, "MaskedAffineCoupling")
     for d in (2, int(rng.integers(3, 7))):
-        layer = _coupling_layer(student, d, int(rng.integers(0, 1000)))
-        a = d // 2
-        z = rng.normal(0, 1.2, (int(rng.integers(24, 48)), d))
-        x, ld = run_pair(student, layer, "forward", z, "forward(z)")
-        s, t = (as_array(v, f"scale_and_shift(z_a) [{k}]", (len(z), d - a))
-                for k, v in zip("st", as_pair(student.call_method(layer, "scale_and_shift", tensor(z[:, :a])),
-                                              "scale_and_shift"), strict=True))
-        if not np.array_equal(x[:, :a], z[:, :a]):
-            raise CheckFailed(f"x_a must be z_a unchanged (the first D//2 = {a} features, D = {d})")
-        expect_close(x[:, a:], z[:, a:] * np.exp(s) + t, "x_b", "x_b should be z_b·exp(s(z_a)) + t(z_a)",
-                     rtol=1e-9, atol=1e-9)
-        message = describe_offset(ld, s.sum(axis=1), "forward log-det", rtol=1e-9, atol=1e-9)
-        if message is not None:
-            raise CheckFailed(f"{message}\nHint: {_coupling_hint(ld, s)}")
-        z_back, ld_inv = run_pair(student, layer, "inverse", x, "inverse(x)")
-        expect_close(z_back, z, "inverse(forward(z))", "z_b = (x_b − t(x_a))·exp(−s(x_a)), and z_a = x_a",
-                     rtol=1e-8, atol=1e-8)
-        expect_close(ld_inv, -ld, "inverse log-det", "the inverse's log-det is −Σ s_i", rtol=1e-8, atol=1e-8)
-        pts = z[:12]
-        fd = fd_logabsdet(lambda p: run_pair(student, layer, "forward", p, "forward")[0], pts, 1e-6)
-        expect_close(ld[:12], fd, "forward log-det compared with log|det| of the Jacobian (finite differences)",
-                     "your log-det must be that of the map forward() computes", rtol=1e-5, atol=1e-5)
-    return "exact in both directions, and the log-det matches the Jacobian of your map"
+        for keep in _masks(rng, d):
+            layer = _coupling_layer(student, d, keep, int(rng.integers(0, 1000)))
+            z = rng.normal(0, 1.2, (int(rng.integers(24, 48)), d))
+            x, ld = _check_forward(student, layer, z, keep)
+            z_back, ld_inv = run_pair(student, layer, "inverse", x, "inverse(x)")
+            expect_close(z_back, z, "inverse(forward(z))", "z_b = (x_b − t)/s with (s, t) = scale_and_shift(b ⊙ x), "
+                         "and z = x on the kept features", rtol=1e-8, atol=1e-8)
+            expect_close(ld_inv, -ld, "inverse log-det", "the inverse's log-det is −Σ (1 − b_i) log s_i",
+                         rtol=1e-8, atol=1e-8)
+            pts = z[:10]
+            fd = fd_logabsdet(lambda p: run_pair(student, layer, "forward", p, "forward")[0], pts, 1e-6)
+            expect_close(ld[:10], fd, "forward log-det compared with log|det| of the Jacobian (finite differences)",
+                         "your log-det must be that of the map forward() computes", rtol=1e-5, atol=1e-5)
+    report = student.call(Lib("flowkit:check"), layer, tensor(rng.normal(0, 1, (128, d))), raise_on_fail=False)
+    if student.get(as_remote(report, "fk.check(...)"), "passed") is not True:
+        raise CheckFailed("fk.check(your layer, z) does not pass:\n" + str(student.call(Lib("builtins:str"), report)))
+    return "exact in both directions for several masks, the log-det is that of your map, and fk.check passes"
 
 
 def _flow_parts(student: Student) -> tuple[Remote, Remote]:
-    require_defined(student, "flow", "heldout_log_likelihood")
-    flow = as_remote(student.get("flow"), "flow")
-    copy = learner_float64(student, as_remote(student.call(Lib("copy:deepcopy"), flow), "a copy of flow"), "flow")
+    require_defined(student, "make_flow", "heldout_log_likelihood")
+    student.call("make_flow", 1, 4)                     # a stub raises NotImplementedError: "not done yet"
+    require_defined(student, "trained_flow")
+    flow = as_remote(student.get("trained_flow"), "trained_flow")
+    copy = learner_float64(student, as_remote(student.call(Lib("copy:deepcopy"), flow), "a copy of trained_flow"),
+                           "trained_flow")
     try:
-        transform = as_remote(student.get(copy, "transform"), "flow.transform")
+        transform = as_remote(student.get(copy, "transform"), "trained_flow.transform")
     except StudentError as e:
-        raise CheckFailed(f"flow should be an fk.Flow (it has no .transform: {e.message})") from None
+        raise CheckFailed(f"trained_flow should be an fk.Flow (it has no .transform: {e.message})") from None
     return flow, (copy, transform)
 
 
@@ -144,7 +181,18 @@ def check_is_a_flow(student: Student, copy: Remote, transform: Remote, x: np.nda
                           f"{ld[i]:.5f}, the Jacobian by finite differences gives {fd[i]:.5f}")
 
 
-@exercise("03_coupling", "ex3-tests", points=3, title="a flow trained on two moons, judged on held-out data")
+BAR = -2.9      # nats per point: the bar the exercise states
+
+
+def _likelihood_hint(ll: float, mean: float, n: int) -> str:
+    if abs(ll - n * mean) <= 1e-3 * max(1.0, abs(n * mean)):
+        return f"that is the sum over the points: return the mean (÷ {n})"
+    if abs(ll + mean) <= 1e-3:
+        return "that is minus the log-likelihood (the NLL): return the mean of log p(x), not of −log p(x)"
+    return "return float(flow.log_prob(x).mean()), computed under torch.no_grad()"
+
+
+@exercise("03_coupling", "ex3-tests")
 def trained_flow(student: Student, rng: np.random.Generator) -> str:
     flow, (copy, transform) = _flow_parts(student)
     seed = int(rng.integers(0, 2**31))
@@ -152,18 +200,19 @@ def trained_flow(student: Student, rng: np.random.Generator) -> str:
     train_like = fk.data.sample("two_moons", 2000, seed=seed + 1).double().numpy()
     mass, lp_test = check_flow_density(student, flow, rng, test=test)
     if not 0.97 <= mass <= 1.02:
-        raise CheckFailed(f"flow.log_prob integrates to {mass:.4f} on [-7, 7]², not 1: it is not a normalised density")
+        raise CheckFailed(f"trained_flow.log_prob integrates to {mass:.4f} on [-7, 7]², not 1: it is not a normalised "
+                          "density")
     check_is_a_flow(student, copy, transform, test[rng.choice(len(test), 24, replace=False)])
     ll = as_float(student.call("heldout_log_likelihood", flow, tensor(test, "float32")),
                   "heldout_log_likelihood(flow, x)")
     if abs(ll - float(lp_test.mean())) > 1e-3:
-        raise CheckFailed(f"heldout_log_likelihood gave {ll:.4f}, the mean of flow.log_prob is {lp_test.mean():.4f}")
+        raise CheckFailed(f"heldout_log_likelihood gave {ll:.4f} for {len(test)} points, the mean of log p is "
+                          f"{lp_test.mean():.4f}: {_likelihood_hint(ll, float(lp_test.mean()), len(test))}")
     mean, cov = train_like.mean(0), np.cov(train_like.T)
     diff = test - mean
     ll_gauss = float(np.mean(-0.5 * np.einsum("ni,ij,nj->n", diff, np.linalg.inv(cov), diff)
                              - 0.5 * np.linalg.slogdet(2 * math.pi * cov)[1]))
-    bar = max(ll_gauss + 0.1, -3.1)
-    if ll <= bar:
-        raise CheckFailed(f"held-out log-likelihood {ll:.3f} nats is not above {bar:.3f} (the best single Gaussian "
+    if ll <= BAR:
+        raise CheckFailed(f"held-out log-likelihood {ll:.3f} nats is not above {BAR} (the best single Gaussian "
                           f"scores {ll_gauss:.3f}): more layers or steps?")
     return f"held-out log-likelihood {ll:.3f} nats (best Gaussian {ll_gauss:.3f}), ∫p = {mass:.4f}"

@@ -27,7 +27,7 @@ def _bpd_hint(got: np.ndarray, nll: np.ndarray, d: int, k: int) -> str:
     return "\nbpd = (−log p(y) + D·log K) / (D·log 2)."
 
 
-@exercise("04_realnvp", "ex1-tests", points=2, title="bits per dimension, with the dequantization term")
+@exercise("04_realnvp", "ex2-tests")
 def bits_per_dim(student: Student, rng: np.random.Generator) -> str:
     require_defined(student, "bits_per_dim")
     for d, k in ((int(rng.integers(16, 800)), int(rng.choice([2, 17, 256]))), (64, 17), (1, 2)):
@@ -51,7 +51,7 @@ def _logit_reference(x: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarra
     return y, ld
 
 
-@exercise("04_realnvp", "ex2-tests", points=3, title="the logit layer and its log-det")
+@exercise("04_realnvp", "ex1-tests")
 def logit_inverse(student: Student, rng: np.random.Generator) -> str:
     require_defined(student, "logit_inverse")
     shapes = [(int(rng.integers(2, 9)), 1, 4, 4), (int(rng.integers(2, 6)), int(rng.integers(2, 9))),
