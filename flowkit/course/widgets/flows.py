@@ -12,7 +12,7 @@ from ...transforms.base import inside_flowkit
 from ...transforms.coupling import AffineCoupling
 from ...transforms.radial import Radial
 from .explorer import Explorer
-from .panels import CMAP, GREY, VERMILLION, finish, flow_panels, set_density, set_threads
+from .panels import GREY, VERMILLION, finish, flow_panels, readout, set_density, set_threads
 from .sliders import slider
 
 
@@ -36,7 +36,7 @@ def radial_explorer(*, bounds: float = 5.0, resolution: int = 200, n_samples: in
     """
     set_threads(threads)
     radial = Radial(2)
-    grid, z, flow, fig, (ax_d, ax_s), image, scatter, integral_text = flow_panels(
+    grid, z, flow, fig, (ax_d, ax_s), image, scatter = flow_panels(
         "radial", radial, bounds, resolution, n_samples)
     sliders = {"z0_1": slider("z₀,₁", 0.5, -2.0, 2.0), "z0_2": slider("z₀,₂", 0.0, -2.0, 2.0),
                "alpha": slider("α", 1.0, 0.05, 3.0), "beta": slider("β", 1.0, -3.0, 3.0)}
@@ -44,8 +44,6 @@ def radial_explorer(*, bounds: float = 5.0, resolution: int = 200, n_samples: in
     (centre_s,) = ax_s.plot([], [], ls="none", marker="+", ms=12, mew=2, color=VERMILLION,
                             label="centre z₀ (fixed point)")
     ax_s.legend(loc="upper right", fontsize=7, framealpha=0.85)
-    text = ax_s.text(0.02, 0.02, "α = 0.000, β = +0.000", transform=ax_s.transAxes, fontsize=8,
-                     bbox={"fc": "white", "alpha": 0.8, "ec": "none"})
     finish(fig)
 
     clamped = [False]
@@ -67,16 +65,15 @@ def radial_explorer(*, bounds: float = 5.0, resolution: int = 200, n_samples: in
         scatter.set_offsets(x.numpy())
         centre_d.set_data([v["z0_1"]], [v["z0_2"]])
         centre_s.set_data([v["z0_1"]], [v["z0_2"]])
-        note = "\nβ clamped to ≥ −0.98·α (need β > −α)" if clamped[0] else ""
-        text.set_text(f"α = {float(a_t):.3f}, β = {float(b_t):+.3f}{note}")
-        integral_text.set_text(f"∫ p over box = {integral:.4f}")
-        return {"integral": integral, "alpha": float(a_t), "beta": float(b_t),
+        note = "β clamped to ≥ −0.98·α (need β > −α)" if clamped[0] else ""
+        line = readout(f"∫ p over box = {integral:.4f}", f"α = {float(a_t):.3f}", f"β = {float(b_t):+.3f}",
+                       warning=note)
+        return {"integral": integral, "alpha": float(a_t), "beta": float(b_t), "readout": line,
                 "beta_clamped": clamped[0], "logdet_mean": float(ld.mean())}
 
     return Explorer("radial_explorer", fig, sliders,
                     {"density": image, "samples": scatter, "centre": centre_d,
-                     "centre_samples": centre_s, "text": text, "integral_text": integral_text},
-                    compute, constrain)
+                     "centre_samples": centre_s}, compute, constrain)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -130,16 +127,15 @@ def coupling_explorer(*, bounds: float = 5.0, resolution: int = 200, n_samples: 
     r"""A hand-set affine coupling (:class:`HandCoupling`) on ``N(0, I)``.
 
     ``x₁ = z₁``, ``x₂ = z₂·exp(s₀ + s₁ tanh z₁) + t₀ + t₁ sin z₁``. Panels: the exact density
-    (closed-form inverse), the pushed samples with a probe point ``z*`` and its image, and the
-    Jacobian ``∂x/∂z`` at ``z*`` computed by autograd (``matshow``): its upper-right entry is
-    always 0 — lower-triangular, so ``det = 1·e^{s(z₁)}`` and ``log|det| = s(z₁)``.
+    (closed-form inverse) and the pushed samples with a probe point ``z*`` and its image. The
+    readout under the sliders shows the Jacobian ``∂x/∂z`` at ``z*`` computed by autograd: its
+    upper-right entry is always 0 — lower-triangular, so ``det = 1·e^{s(z₁)}`` and
+    ``log|det| = s(z₁)``.
     """
     set_threads(threads)
     coupling = HandCoupling()
-    grid, z, flow, fig, axes, image, scatter, integral_text = flow_panels(
-        "coupling", coupling, bounds, resolution, n_samples, figsize=(8.2, 3.2), extra_axes=1,
-        width_ratios=[1.0, 1.0, 0.8])
-    ax_d, ax_s, ax_j = axes
+    grid, z, flow, fig, (ax_d, ax_s), image, scatter = flow_panels(
+        "coupling", coupling, bounds, resolution, n_samples)
     sliders = {"s0": slider("s₀", 0.0, -1.0, 1.0), "s1": slider("s₁", 0.5, -1.0, 1.0),
                "t0": slider("t₀", 0.0, -2.0, 2.0), "t1": slider("t₁", 1.0, -2.0, 2.0)}
     zp = torch.tensor([probe], dtype=torch.float64)
@@ -147,17 +143,6 @@ def coupling_explorer(*, bounds: float = 5.0, resolution: int = 200, n_samples: 
               label="probe z*")
     (probe_x,) = ax_s.plot([], [], ls="none", marker="o", color=VERMILLION, ms=7, label="x* = f(z*)")
     ax_s.legend(loc="upper right", fontsize=7, framealpha=0.85)
-    jac_img = ax_j.matshow(np.eye(2), cmap=CMAP, vmin=0.0, vmax=1.0)
-    ax_j.set_xticks([0, 1], ["∂/∂z₁", "∂/∂z₂"])
-    ax_j.set_yticks([0, 1], ["x₁", "x₂"])
-    ax_j.xaxis.set_ticks_position("bottom")
-    ax_j.set_xlabel("input z")
-    ax_j.set_ylabel("output x")
-    ax_j.set_title("Jacobian ∂x/∂z at z*\n(lower-triangular)", fontsize=9)
-    ax_j.tick_params(labelsize=8)
-    cells = {(i, j): ax_j.text(j, i, "0.00", ha="center", va="center", fontsize=9)
-             for i in range(2) for j in range(2)}
-    text = ax_j.text(0.5, -0.42, "det = 0.000", transform=ax_j.transAxes, ha="center", fontsize=8)
     finish(fig)
 
     def forward_one(p: Tensor) -> Tensor:
@@ -174,20 +159,21 @@ def coupling_explorer(*, bounds: float = 5.0, resolution: int = 200, n_samples: 
         probe_x.set_data([float(xp[0, 0])], [float(xp[0, 1])])
         with torch.enable_grad():
             jac = torch.autograd.functional.jacobian(forward_one, zp[0]).numpy()
-        lo, hi = float(jac.min()), float(jac.max())
-        jac_img.set_data(jac)
-        jac_img.set_clim(lo, hi if hi > lo else lo + 1.0)
-        mid = 0.5 * (lo + hi)
-        for (i, j), cell in cells.items():
-            cell.set_text(f"{jac[i, j]:.2f}")
-            cell.set_color("white" if jac[i, j] < mid else "black")
         det = float(np.linalg.det(jac))
-        text.set_text(f"det = {det:.3f} = e^s(z₁*)\nlog|det| = {float(ldp[0]):+.3f}")
-        integral_text.set_text(f"∫ p over box = {integral:.4f}")
-        return {"integral": integral, "jacobian": jac.tolist(), "det": det,
+        line = readout(f"∂x/∂z at z* = {_matrix_html(jac)}", f"det = {det:.3f} = e^s(z₁*)",
+                       f"log|det| = {float(ldp[0]):+.3f}", f"∫ p over box = {integral:.4f}")
+        return {"integral": integral, "jacobian": jac.tolist(), "det": det, "readout": line,
                 "logdet": float(ldp[0]), "logdet_mean": float(ld.mean())}
 
     return Explorer("coupling_explorer", fig, sliders,
-                    {"density": image, "samples": scatter, "probe": probe_x, "jacobian": jac_img,
-                     "text": text, "integral_text": integral_text,
-                     **{f"jacobian_{i}{j}": c for (i, j), c in cells.items()}}, compute)
+                    {"density": image, "samples": scatter, "probe": probe_x}, compute)
+
+
+def _matrix_html(m: np.ndarray) -> str:
+    """A 2×2 matrix as an inline HTML table (exact zeros in bold: the triangular structure)."""
+    def cell(v: float) -> str:
+        text = "<b>0</b>" if v == 0 else f"{v:+.2f}"
+        return f'<td style="padding:0 4px;text-align:right">{text}</td>'
+    rows = "".join(f"<tr>{cell(m[i, 0])}{cell(m[i, 1])}</tr>" for i in range(2))
+    return ('<table style="display:inline-table;vertical-align:middle;border-left:1px solid;'
+            f'border-right:1px solid;font-family:monospace">{rows}</table>')

@@ -20,6 +20,7 @@ from .panels import (
     box_axes,
     density_image,
     finish,
+    readout,
     set_density,
     set_threads,
 )
@@ -110,7 +111,6 @@ def change_of_variables_1d(*, n_samples: int = 20000, bins: int = 100, window: f
     ax_p.set_xlabel("x")
     ax_p.set_ylabel("density")
     ax_p.legend(loc="upper right", fontsize=7)
-    text = ax_p.text(0.02, 0.97, "∫ p_x dx = 1.0000", transform=ax_p.transAxes, va="top", fontsize=8)
     finish(fig)
 
     def compute(v: dict[str, float]) -> dict[str, Any]:
@@ -129,13 +129,13 @@ def change_of_variables_1d(*, n_samples: int = 20000, bins: int = 100, window: f
         ax_p.set_ylim(0.0, _y_top(top))  # a new limit forces a full redraw: change it in steps
         # log f'(0): f'(z) = σ cosh((asinh z + ε)/δ) / (δ √(1+z²))
         logdet0 = math.log(scale * math.cosh(skew / tail) / tail)
-        text.set_text(f"∫ p_x dx = {integral:.4f}\nlog f′(0) = {logdet0:+.3f}")
         return {"integral": integral, "logdet_at_0": logdet0,
+                "readout": readout(f"∫ p_x dx = {integral:.4f}", f"log f′(0) = {logdet0:+.3f}"),
                 "sample_mean": float(xs.mean()),
                 "mass_in_window": float(counts.sum() / n_samples)}
 
     return Explorer("change_of_variables_1d", fig, sliders,
-                    {"map": map_line, "density": dens_line, "hist": hist, "text": text}, compute)
+                    {"map": map_line, "density": dens_line, "hist": hist}, compute)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -158,7 +158,8 @@ def linear_map_2d(*, bounds: float = 5.0, resolution: int = 200, n_samples: int 
     Right: the pushed samples, the unit square (dashed) and its image ``A·[0,1]²`` (filled), whose
     shoelace area equals ``|det A|`` — the volume factor in the change of variables formula.
     When ``|det A| ≈ 0`` the map is not invertible: the density is undefined, the heatmap is
-    blanked and a warning is shown (``state["invertible"] = False``, ``integral = nan``).
+    blanked and a warning is shown (``state["invertible"] = False``, ``integral = nan``). The
+    numbers (det, area, ∫) are in the readout line under the sliders.
     """
     set_threads(threads)
     grid = Grid(bounds, resolution)
@@ -180,9 +181,8 @@ def linear_map_2d(*, bounds: float = 5.0, resolution: int = 200, n_samples: int 
                    label="A·(unit square)")
     ax_s.add_patch(poly)
     ax_s.legend(loc="upper right", fontsize=7, framealpha=0.85)
-    text = ax_s.text(0.02, 0.02, "det A = +0.000\nshoelace area = 0.000", transform=ax_s.transAxes,
-                     fontsize=8, va="bottom", bbox={"fc": "white", "alpha": 0.8, "ec": "none"})
-    integral_text = ax_d.text(0.02, 0.02, "", transform=ax_d.transAxes, color="white", fontsize=8)
+    singular = ax_d.text(0.5, 0.5, "det A = 0:\nno density", transform=ax_d.transAxes, ha="center",
+                         va="center", color=VERMILLION, fontsize=10, visible=False)
     finish(fig)
 
     def compute(v: dict[str, float]) -> dict[str, Any]:
@@ -201,18 +201,16 @@ def linear_map_2d(*, bounds: float = 5.0, resolution: int = 200, n_samples: int 
             dens = (np.exp(-0.5 * (zz * zz).sum(1)) / (2 * math.pi * abs(det))).astype(np.float32)
             integral = set_density(image, dens.reshape(resolution, resolution), grid.cell_area)
             logdet = math.log(abs(det))
-            text.set_text(f"det A = {det:+.3f}\nshoelace area = {area:.3f} = |det A|")
-            text.set_color("black")
-            integral_text.set_text(f"∫ p over box = {integral:.4f}")
+            line = readout(f"det A = {det:+.3f}", f"shoelace area = {area:.3f} = |det A|",
+                           f"∫ p over box = {integral:.4f}")
         else:
             set_density(image, np.zeros((resolution, resolution), np.float32), grid.cell_area)
             integral, logdet = float("nan"), float("-inf")
-            text.set_text(f"det A = {det:+.2e}: not invertible: the density is undefined")
-            text.set_color(VERMILLION)
-            integral_text.set_text("density undefined")
+            line = readout(f"det A = {det:+.2e}", warning="not invertible: the density is undefined")
+        singular.set_visible(not invertible)
         return {"det": det, "area": area, "logdet": logdet, "invertible": invertible,
-                "integral": integral, "matrix": A.tolist()}
+                "integral": integral, "matrix": A.tolist(), "readout": line}
 
     return Explorer("linear_map_2d", fig, sliders,
                     {"density": image, "samples": scatter, "square": poly, "outline": outline,
-                     "text": text, "integral_text": integral_text}, compute)
+                     "singular": singular}, compute)

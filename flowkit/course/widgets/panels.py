@@ -22,6 +22,14 @@ SEED = 0
 EXPLORER_SIZE = (8.0, 3.5)  # inches at 100 dpi: 800 × 350 px, inside a ~850 px output area
 
 
+def readout(*parts: str, warning: str = "") -> str:
+    """The HTML line an explorer shows under its sliders: ``parts`` joined by " · "."""
+    body = " &nbsp;·&nbsp; ".join(parts)
+    if warning:
+        body += f' &nbsp; <span style="color:{VERMILLION}">{warning}</span>'
+    return f'<span style="font-size:90%">{body}</span>'
+
+
 def set_threads(threads: int | None) -> None:
     if threads is not None and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
@@ -86,6 +94,4 @@ def flow_panels(title: str, transform: Transform, bounds: float, resolution: int
     image = density_image(ax_d, bounds, resolution)
     scatter = ax_s.scatter(z[:, 0].numpy(), z[:, 1].numpy(), s=3, color=BLUE, alpha=0.45,
                            linewidths=0, label="x = f(z)")
-    integral_text = ax_d.text(0.02, 0.02, "", transform=ax_d.transAxes, color="white", fontsize=8,
-                              va="bottom", ha="left")
-    return grid, z, flow, fig, axes, image, scatter, integral_text
+    return grid, z, flow, fig, axes, image, scatter

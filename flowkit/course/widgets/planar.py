@@ -11,7 +11,7 @@ import torch
 
 from ...transforms.planar import Planar
 from .explorer import Explorer
-from .panels import GREY, VERMILLION, finish, flow_panels, set_density, set_threads
+from .panels import GREY, VERMILLION, finish, flow_panels, readout, set_density, set_threads
 from .sliders import slider
 
 
@@ -27,7 +27,7 @@ def _line_through(w: np.ndarray, b: float, length: float) -> tuple[list[float], 
 
 
 @torch.no_grad()
-def planar_box_integral(planar: Planar, bounds: float, n_along: int = 400, n_across: int = 250) -> float:
+def planar_box_integral(planar: Planar, bounds: float, n_along: int = 200, n_across: int = 120) -> float:
     r"""``∫ p_x`` over the box ``[-bounds, bounds]²`` on a grid that follows the planar map.
 
     The map moves ``z`` only along ``û``, by an amount set by ``a = wᵀz``: the line
@@ -110,14 +110,14 @@ def planar_explorer(*, bounds: float = 5.0, resolution: int = 200, n_samples: in
     (:func:`planar_box_integral`), right at every setting (< 1 only when mass leaves the box);
     ``state["integral_grid"]`` is the midpoint sum of the heatmap's own pixels, and
     ``state["grid_resolves"]`` says whether the two agree to 0.01 — they do not when
-    ``wᵀû → −1`` squeezes mass into a ridge thinner than a pixel, and the figure says so.
+    ``wᵀû → −1`` squeezes mass into a ridge thinner than a pixel, and the readout says so.
 
     Note the constraint's side effect at small ``‖w‖``: the correction term grows like
     ``1/‖w‖``, so ``û`` becomes long and with ``b ≠ 0`` the density can leave the box.
     """
     set_threads(threads)
     planar = Planar(2)
-    grid, z, flow, fig, (ax_d, ax_s), image, scatter, integral_text = flow_panels(
+    grid, z, flow, fig, (ax_d, ax_s), image, scatter = flow_panels(
         "planar", planar, bounds, resolution, n_samples)
     sliders = {"u1": slider("u₁", 1.0, -3.0, 3.0), "u2": slider("u₂", 0.5, -3.0, 3.0),
                "w1": slider("w₁", 2.0, -3.0, 3.0), "w2": slider("w₂", 0.0, -3.0, 3.0),
@@ -127,8 +127,6 @@ def planar_explorer(*, bounds: float = 5.0, resolution: int = 200, n_samples: in
     (arrow,) = ax_s.plot([], [], color=VERMILLION, lw=2.5, marker="o", markevery=[1], ms=4,
                          label="û, from the line")
     ax_s.legend(loc="upper right", fontsize=7, framealpha=0.85)
-    text = ax_s.text(0.02, 0.02, "wᵀû = +0.000 > −1", transform=ax_s.transAxes, fontsize=8,
-                     bbox={"fc": "white", "alpha": 0.8, "ec": "none"})
     finish(fig)
     length = 3.0 * bounds
 
@@ -153,13 +151,14 @@ def planar_explorer(*, bounds: float = 5.0, resolution: int = 200, n_samples: in
         nw2 = float(w @ w)
         p0 = -v["b"] * w / nw2 if nw2 > 1e-16 else np.zeros(2)
         arrow.set_data([p0[0], p0[0] + uh[0]], [p0[1], p0[1] + uh[1]])
-        text.set_text(f"{_wu_label(wu)}\nû = ({uh[0]:+.2f}, {uh[1]:+.2f})")
-        note = "" if resolves else f"\npixel sum {integral_grid:.2f}: a ridge thinner than a pixel"
-        integral_text.set_text(f"∫ p over box = {integral:.4f}{note}")
-        return {"integral": integral, "integral_grid": integral_grid, "grid_resolves": resolves,
+        note = "" if resolves else (f"the heatmap's {resolution}² pixels sum to {integral_grid:.2f}: "
+                                    "a ridge thinner than a pixel")
+        line = readout(f"∫ p over box = {integral:.4f}", _wu_label(wu), f"û = ({uh[0]:+.2f}, {uh[1]:+.2f})",
+                       warning=note)
+        return {"integral": integral, "integral_grid": integral_grid, "grid_resolves": resolves, "readout": line,
                 "wu_hat": wu, "u_hat": uh.tolist(),
                 "logdet_mean": float(ld.mean()), "logdet_min": float(ld.min())}
 
     return Explorer("planar_explorer", fig, sliders,
                     {"density": image, "samples": scatter, "line": line_d, "line_samples": line_s,
-                     "u_hat": arrow, "text": text, "integral_text": integral_text}, compute)
+                     "u_hat": arrow}, compute)
