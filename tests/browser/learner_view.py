@@ -98,6 +98,12 @@ def kernel_expression(page, expr: str):
     return json.loads(ast.literal_eval(r["data"]["text/plain"]))
 
 
+def kernel_times(page, name: str) -> tuple[float, float]:
+    """``(update_ms, render_ms)`` of the explorer in kernel variable ``name`` (its last refresh)."""
+    return tuple(kernel_expression(page, f"__import__('json').dumps([{name}.state.get('update_ms', 0), "
+                                         f"{name}.state.get('render_ms', 0)])"))
+
+
 _VALUES_EXPR = (
     "__import__('json').dumps({k: {'values': v.values, 'grid': {n: [s.min, s.max, s.step] "
     "for n, s in v.sliders.items()}, 'readouts': {n: format(s.value, s.readout_format) "
@@ -145,14 +151,26 @@ def last_updates(code_cells: list[str], names: list[str]) -> dict[str, str]:
     return found
 
 
+def explorer_names_in_order(code_cells: list[str], names: list[str]) -> list[str]:
+    """Explorer variables in the order the notebook first assigns them (= their order on the page)."""
+    first = {}
+    for k, src in enumerate(code_cells):
+        for name in names:
+            if name not in first and re.search(rf"^{re.escape(name)}\s*=", src, re.M):
+                first[name] = k
+    return sorted(first, key=first.get)
+
+
 def requested_values(page, args: str) -> dict:
     """Evaluate ``dict(<args>)`` in the kernel (the values a notebook's update call asked for)."""
     return kernel_expression(page, f"__import__('json').dumps(dict({args}))")
 
 
-def key_to_pixels_ms(page, canvas_div, handle, presses: int, timeout_s: float = 10.0) -> list[float]:
+def key_to_pixels_ms(page, canvas_div, handle, presses: int, timeout_s: float = 10.0,
+                     kernel_name: str | None = None, kernel_ms: list | None = None) -> list[float]:
     """Press ArrowRight/ArrowLeft alternately on ``handle``; per press, ms from keydown to the
-    first changed pixel of the canvas in ``canvas_div`` (waits for the canvas to settle between)."""
+    first changed pixel of the canvas in ``canvas_div`` (waits for the canvas to settle between).
+    With ``kernel_name``, appends the explorer's kernel-side (compute + render) ms to ``kernel_ms``."""
     out = []
     handle.focus()
     for k in range(presses):
@@ -164,6 +182,9 @@ def key_to_pixels_ms(page, canvas_div, handle, presses: int, timeout_s: float = 
             t0, t1 = page.evaluate("() => [window.__fkProbe.t0, window.__fkProbe.t1]")
             if t0 is not None and t1 is not None:
                 out.append(t1 - t0)
+                if kernel_name is not None and kernel_ms is not None:
+                    settle(page, canvas_div)
+                    kernel_ms.append(sum(kernel_times(page, kernel_name)))
                 break
             if time.monotonic() > deadline:
                 raise AssertionError(f"press {k}: the canvas did not change within {timeout_s:.0f}s")

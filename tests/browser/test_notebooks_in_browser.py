@@ -435,7 +435,7 @@ def test_explorers_hold_the_last_update(run):
         lines.append(f"{name}: last update({updates[name]}) → kernel {ex['values']}")
     # and the page shows them: every explorer slider's readout is its kernel value, formatted
     readouts = sorted(r for ex in found.values() for r in ex["readouts"].values())
-    shown = sorted(run.page.evaluate(
+    shown = sorted(t.replace("\u2212", "-") for t in run.page.evaluate(  # d3-format writes − (U+2212)
         "() => [...document.querySelectorAll('[data-fk-explorer] .widget-readout')].map(e => e.innerText.trim())"))
     if run.explorers == len(found) and shown != readouts:
         problems.append(f"slider readouts on the page {shown} differ from the kernel's values {readouts}")
@@ -578,20 +578,28 @@ def test_slider_to_pixels_latency(run):
     for benchmarks/README.md; the machine is shared, so no timed assertion)."""
     _require_explorers(run)
     rows = []
+    names = lv.explorer_names_in_order(run.code_cells, list(lv.explorer_values(run.page)))
     for i in range(run.explorers):
         slider, handle, readout, label = _pick_slider(run, i, 0)
         slider.scroll_into_view_if_needed()
         run.page.mouse.move(0, 0)
-        ms = lv.key_to_pixels_ms(run.page, run.canvas(i), handle, LATENCY_PRESSES)
-        rows.append(f"{run.name} explorer {i} (slider {label!r}): key press → pixels {lv.summary(ms)}")
+        kernel_ms: list[float] = []
+        name = names[i] if len(names) == run.explorers else None
+        ms = lv.key_to_pixels_ms(run.page, run.canvas(i), handle, LATENCY_PRESSES, kernel_name=name,
+                                 kernel_ms=kernel_ms)
+        rows.append(f"{run.name} explorer {i} {name or ''} (slider {label!r}): key press → pixels {lv.summary(ms)}"
+                    + (f"; in the kernel (compute + draw + send) {lv.summary(kernel_ms)}" if kernel_ms else ""))
         _LATENCIES.extend(ms)
+        _KERNEL_MS.extend(kernel_ms)
     _wait_kernel_idle(run.page, 60, f"{run.name}: after the latency presses")
     print("\n".join(rows))
-    print(f"all explorers so far: key press → pixels {lv.summary(_LATENCIES)}")
+    print(f"all explorers so far: key press → pixels {lv.summary(_LATENCIES)}; kernel side {lv.summary(_KERNEL_MS)}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print("; ".join(n for n in run.notes if "drag" in n))
 
 
 _LATENCIES: list[float] = []
+_KERNEL_MS: list[float] = []
 
 
 def _benign(message: str) -> bool:

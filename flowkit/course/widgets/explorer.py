@@ -143,8 +143,8 @@ class Explorer:
         sliders: ``name → ipywidgets.FloatSlider``.
         artists: ``name → matplotlib artist`` updated in place by every refresh (drawn animated).
         state: the latest computed numbers (``integral``, ``det``, ``logdet``, …) plus
-            ``values`` (the slider values used) and ``update_ms`` (compute + artist updates).
-            A ``"readout"`` entry (HTML) is shown in :attr:`readout`, a line under the sliders:
+            ``values`` (the slider values used), ``update_ms`` (compute + artist updates) and
+            ``render_ms`` (drawing and, under ipympl, encoding and sending the frame). A ``"readout"`` entry (HTML) is shown in :attr:`readout`, a line under the sliders:
             numbers that change with every update are cheaper there than as figure text, which
             Agg lays out and rasterises anew for every frame (~3 ms a line).
         readout: an ``ipywidgets.HTML`` showing ``state["readout"]``.
@@ -265,8 +265,10 @@ class Explorer:
         self.state = state
         if "readout" in state and self.readout.value != state["readout"]:
             self.readout.value = state["readout"]
+        t1 = time.perf_counter()
         self._redraw(full=limits != [(ax.get_xlim(), ax.get_ylim()) for ax in self.fig.axes])
         self._last_render = time.perf_counter()
+        state["render_ms"] = 1e3 * (self._last_render - t1)
         return state
 
     # -- drawing --------------------------------------------------------------------------------
