@@ -199,3 +199,16 @@ def test_new_figures_fit_the_output_area():
     for k in (1, 3, 7):
         fig = plot_grid_deformation(planar_flow(k), n_samples=10, n_lines=3, points_per_line=10)
         assert fig.get_figwidth() <= FIG_WIDTH + 1e-9, (k, fig.get_figwidth())
+
+
+def test_plot_stage_diagram_draws_one_box_per_stage():
+    from flowkit.course.viz import plot_stage_diagram, shape_str
+
+    rows = [("data", (1, 8, 8), None), ("level 0", (4, 4, 4), None), ("Split 0", (2, 4, 4), (2, 4, 4)),
+            ("level 1", (2, 4, 4), None)]
+    ax = plot_stage_diagram(rows, title="three stages")
+    boxes = [t for t in ax.texts if t.get_bbox_patch() is not None]
+    assert [t.get_text() for t in boxes] == [f"{w}\n{shape_str(s)}" for w, s, _ in rows]
+    labels = " ".join(t.get_text() for t in ax.texts)
+    assert "factored out: ε0, 2 × 4 × 4" in labels and "z_final, 2 × 4 × 4" in labels
+    assert ax.get_title() == "three stages" and ax.figure.get_figwidth() <= 8.2

@@ -20,11 +20,12 @@ from torch import Tensor, nn
 
 from ..grid import _as_bounds, evaluate_on_grid
 from ..validation import module_dtype
+from .diagrams import plot_stage_diagram, shape_str
 from .mosaic import DIGITS_CMAP, FIG_WIDTH, digit_mosaic, show_digits
 
 __all__ = [
     "plot_density", "plot_samples", "plot_energy", "plot_grid_deformation", "plot_history",
-    "digit_mosaic", "show_digits", "DIGITS_CMAP", "FIG_WIDTH",
+    "digit_mosaic", "show_digits", "DIGITS_CMAP", "FIG_WIDTH", "plot_stage_diagram", "shape_str",
 ]
 
 # Okabe & Ito (2008) colour-blind-safe palette.
