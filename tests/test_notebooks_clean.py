@@ -39,8 +39,14 @@ def test_notebook_style(path: Path) -> None:
     code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
     text = "\n".join(code)
     assert "import flowkit" in text, f"{path.name} must import flowkit"
-    assert not re.search(r"^class \w+\((fk\.|flowkit\.)?Transform\)", text, re.M) or "exercise" in path.name, \
-        f"{path.name} defines a Transform inline; the library lives in flowkit/"
+    for m in re.finditer(r"^class (\w+)\((fk\.|flowkit\.)?Transform\):\n((?:[ \t]+.*\n|[ \t]*\n)*)", text + "\n", re.M):
+        body = [line for line in m.group(3).splitlines() if line.strip()]
+        assert len(body) <= 20 or "exercise" in path.name, (
+            f"{path.name} defines the Transform {m.group(1)} inline in {len(body)} lines; an inline version of an "
+            "idea stays short (≤ 20 lines), the library lives in flowkit/")
+    for i, src in enumerate(code):
+        private = re.findall(r"\w\._[a-z]\w*", src)
+        assert not private, f"{path.name} code cell {i} reads private attributes {private}; use the public API"
     for i, src in enumerate(code):
         for line in src.splitlines():
             stripped = line.split("#")[0].rstrip()
