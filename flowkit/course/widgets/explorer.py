@@ -78,12 +78,34 @@ def diff_png(buff: Any, last: Any, compress_level: int = 1) -> bytes:
 _CANVAS_CLASS: Any = None
 
 
+def import_ipympl() -> Any:
+    """``ipympl.backend_nbagg``, imported without changing pyplot's backend.
+
+    Importing the ``ipympl`` package switches matplotlib to ipympl (``matplotlib.use``), which
+    would turn every later static figure of a ``%matplotlib inline`` notebook into a widget. The
+    previous backend is restored at once (``plt.switch_backend`` closes open figures, so this
+    is called early: by :func:`flowkit.course.setup` and before the first explorer).
+
+    Raises:
+        ImportError: when ipympl is not installed.
+    """
+    import matplotlib
+
+    previous = matplotlib.get_backend()
+    import ipympl.backend_nbagg as nbagg
+
+    if matplotlib.get_backend() != previous:
+        import matplotlib.pyplot as plt
+        plt.switch_backend(previous)
+    return nbagg
+
+
 def _fast_canvas_class() -> Any:
     """ipympl's ``Canvas``, sending its frames through :func:`diff_png` at zlib level 1."""
     global _CANVAS_CLASS
     if _CANVAS_CLASS is None:
         import numpy as np
-        from ipympl.backend_nbagg import Canvas
+        Canvas = import_ipympl().Canvas
 
         class FastPngCanvas(Canvas):
             def get_diff_image(self) -> bytes | None:  # FigureCanvasWebAggCore's, at compress level 1
@@ -109,7 +131,7 @@ def _ipympl_canvas(fig: Any) -> Any:
         from IPython import get_ipython
         if getattr(get_ipython(), "kernel", None) is None:
             return None
-        from ipympl.backend_nbagg import FigureManager
+        FigureManager = import_ipympl().FigureManager
         canvas = _fast_canvas_class()(fig)
     except ImportError:
         return None

@@ -95,7 +95,7 @@ def _wu_label(wu: float) -> str:
     return f"wᵀû = {wu:+.3f} > −1"
 
 
-def planar_explorer(*, bounds: float = 5.0, resolution: int = 200, n_samples: int = 2000,
+def planar_explorer(*, bounds: float = 5.0, resolution: int = 140, n_samples: int = 2000,
                     threads: int | None = 1) -> Explorer:
     r"""A :class:`flowkit.Planar` flow ``x = z + û tanh(wᵀz + b)`` on ``N(0, I)``.
 
