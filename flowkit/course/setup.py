@@ -33,7 +33,9 @@ def setup(seed: int = 0, threads: int = 1) -> None:
     """Seed Python, NumPy and torch, and run torch on ``threads`` threads.
 
     One thread is the default because small interactive computations on a 2-core machine
-    were 5–20× slower with two threads competing with the notebook's own work.
+    were 5–20× slower with two threads competing with the notebook's own work. In a Jupyter
+    kernel it also imports ipympl for the explorers without changing pyplot's backend (the
+    notebooks draw static figures inline).
     """
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
@@ -43,3 +45,16 @@ def setup(seed: int = 0, threads: int = 1) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    _prepare_explorers()
+
+
+def _prepare_explorers() -> None:
+    """In a Jupyter kernel, import ipympl now (it would switch pyplot's backend; this keeps it)."""
+    try:
+        from IPython import get_ipython
+        if getattr(get_ipython(), "kernel", None) is None:
+            return
+        from .widgets.explorer import import_ipympl
+        import_ipympl()
+    except ImportError:  # no IPython or no ipympl: explorers fall back to Agg
+        pass

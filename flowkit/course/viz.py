@@ -20,9 +20,12 @@ from torch import Tensor, nn
 
 from ..grid import _as_bounds, evaluate_on_grid
 from ..validation import module_dtype
+from .diagrams import plot_stage_diagram, shape_str
+from .mosaic import DIGITS_CMAP, FIG_WIDTH, digit_mosaic, show_digits
 
 __all__ = [
     "plot_density", "plot_samples", "plot_energy", "plot_grid_deformation", "plot_history",
+    "digit_mosaic", "show_digits", "DIGITS_CMAP", "FIG_WIDTH", "plot_stage_diagram", "shape_str",
 ]
 
 # Okabe & Ito (2008) colour-blind-safe palette.
@@ -249,7 +252,8 @@ def plot_grid_deformation(transform: Any, bounds: float = 3.0, n_lines: int = 15
         axes: a sequence/array of at least as many Axes as panels (a new figure if ``None``).
         n_samples: number of base samples to scatter (0 for none), drawn from a local
             generator seeded with ``seed``.
-        ncols: panels per row of a new figure (default: up to 5).
+        ncols: panels per row of a new figure (default: up to 4). A new figure is
+            ``FIG_WIDTH`` (8.2 in) wide at most, so it fits a notebook's output area.
 
     Returns:
         the ``Figure``.
@@ -302,9 +306,10 @@ def plot_grid_deformation(transform: Any, bounds: float = 3.0, n_lines: int = 15
     n_panels = len(idx)
 
     if axes is None:
-        nc = min(n_panels, ncols if ncols is not None else 5)
+        nc = min(n_panels, ncols if ncols is not None else 4)
         nr = math.ceil(n_panels / nc)
-        fig, ax_arr = plt.subplots(nr, nc, figsize=(3.2 * nc, 3.2 * nr + 0.5), squeeze=False, constrained_layout=True)
+        side = min(3.2, FIG_WIDTH / nc)
+        fig, ax_arr = plt.subplots(nr, nc, figsize=(side * nc, side * nr + 0.5), squeeze=False, constrained_layout=True)
         ax_list = list(ax_arr.ravel())
         for extra in ax_list[n_panels:]:
             extra.set_visible(False)
@@ -335,8 +340,13 @@ def plot_grid_deformation(transform: Any, bounds: float = 3.0, n_lines: int = 15
         first = k == 0
         ax.set_xlabel("$z_1$" if first else ("$x_1$" if k == len(outs) - 1 else "dim 1"))
         ax.set_ylabel("$z_2$" if first else ("$x_2$" if k == len(outs) - 1 else "dim 2"))
-        ax.set_title(names[k], fontsize="medium")
+        ax.set_title(names[k], fontsize="medium" if _axes_width_in(ax) > 2.5 else "small")
     return fig
+
+
+def _axes_width_in(ax: Any) -> float:
+    """Width of an Axes in inches (to pick a font size that fits)."""
+    return float(ax.get_position().width * ax.figure.get_figwidth())
 
 
 def plot_history(history: Any, ax: Any = None, **kwargs: Any) -> Any:
