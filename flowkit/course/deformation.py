@@ -206,7 +206,7 @@ def plot_grid_deformation(transform: Any, bounds: float = 3.0, n_lines: int = 15
     fig, ax_list = _panel_axes(axes, len(idx), ncols)
     quad = (samples[:, 0] >= 0).long() + 2 * (samples[:, 1] >= 0).long()
     sample_colors = list(np.array(QUADRANT_COLORS, dtype=object)[quad.numpy()]) if n_samples else None
-    for ax, k in zip(ax_list, idx):
+    for ax, k in zip(ax_list, idx, strict=False):  # a new figure may have spare (hidden) Axes
         _draw_panel(ax, outs[k].detach().double().cpu().numpy(), n_lines, points_per_line, sample_colors)
         _label_panel(ax, k, len(outs) - 1, names[k])
     return fig

@@ -5,7 +5,8 @@ labels and a title) and returns the artist(s) it created, so they can be updated
 place (``image.set_data(...)``, ``points.set_offsets(...)``; the live explorers of
 :mod:`flowkit.widgets` keep their own precomputed grids for speed). Colour maps default to the
 perceptually uniform, colour-blind-safe ``viridis``; categorical colours are from
-the Okabe–Ito palette.
+the Okabe–Ito palette (:mod:`.palette`). :func:`plot_grid_deformation` lives in
+:mod:`.deformation` and the digit mosaics in :mod:`.mosaic`; all are importable from here.
 """
 
 from __future__ import annotations

@@ -75,11 +75,9 @@ def on_grid(value: float, lo: float, hi: float, step: float, direction: int = 0)
         ValueError: for a non-finite value or a slider with ``step <= 0`` or ``hi <= lo``.
 
     Example:
-        >>> on_grid(1.8, 0.6, 2.0, 0.01)                 # what the browser would send back for 1.8
-        1.7999999999999998
-        >>> on_grid(1.234, 0.6, 2.0, 0.01)               # the nearest step
-        1.23
-        >>> on_grid(-0.504, -2.0, 2.0, 0.01, direction=+1)   # the smallest grid value >= -0.504
+        >>> on_grid(-0.506, -2.0, 2.0, 0.01)             # the nearest grid value
+        -0.51
+        >>> on_grid(-0.506, -2.0, 2.0, 0.01, direction=+1)   # the smallest grid value >= -0.506
         -0.5
         >>> on_grid(5.0, 0.6, 2.0, 0.01)                 # clipped to the slider's range
         2.0
