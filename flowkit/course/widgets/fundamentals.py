@@ -58,6 +58,38 @@ def _phi(z: np.ndarray) -> np.ndarray:
     return np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
 
 
+def _map_panel(ax: Any, z_plot: np.ndarray, window: float) -> Any:
+    """The left panel of :func:`change_of_variables_1d`: the identity and the map's line (returned)."""
+    ax.plot(z_plot, z_plot, ls="--", color=GREY, lw=1, label="identity")
+    (map_line,) = ax.plot(z_plot, z_plot, color=BLUE, lw=2, label="x = f(z)")
+    ax.set_xlim(z_plot[0], z_plot[-1])
+    ax.set_ylim(-window, window)
+    ax.set_autoscale_on(False)
+    ax.set_title("the map x = σ·sinh((asinh z + ε)/δ)", fontsize=9)
+    ax.set_xlabel("z")
+    ax.set_ylabel("x")
+    ax.legend(loc="upper left", fontsize=7)
+    return map_line
+
+
+def _density_panel(ax: Any, x_plot: np.ndarray, edges: np.ndarray, n_samples: int,
+                   window: float) -> tuple[Any, Any]:
+    """The right panel of :func:`change_of_variables_1d`: ``(histogram, formula density line)``."""
+    hist = ax.stairs(np.zeros(len(edges) - 1), edges, fill=True, color=BLUE, alpha=0.35,
+                     label=f"histogram of {n_samples} x = f(z)")
+    ax.plot(x_plot, _phi(x_plot), ls="--", color=GREY, lw=1, label="p_z (base)")
+    (dens_line,) = ax.plot(x_plot, _phi(x_plot), color=VERMILLION, lw=2,
+                           label="p_z(f⁻¹(x))·|df⁻¹/dx|")
+    ax.set_xlim(-window, window)
+    ax.set_ylim(0, 1.0)
+    ax.set_autoscale_on(False)
+    ax.set_title("density of x: formula vs samples", fontsize=9)
+    ax.set_xlabel("x")
+    ax.set_ylabel("density")
+    ax.legend(loc="upper right", fontsize=7)
+    return hist, dens_line
+
+
 def change_of_variables_1d(*, n_samples: int = 20000, bins: int = 100, window: float = 6.0,
                            threads: int | None = 1) -> Explorer:
     r"""The 1-D change of variables formula on a sinh-arcsinh map.
@@ -92,28 +124,8 @@ def change_of_variables_1d(*, n_samples: int = 20000, bins: int = 100, window: f
         "scale": slider("scale σ", 1.0, 0.5, 2.0),
     }
     fig, (ax_f, ax_p) = figure(2, EXPLORER_SIZE)
-    ax_f.plot(z_plot, z_plot, ls="--", color=GREY, lw=1, label="identity")
-    (map_line,) = ax_f.plot(z_plot, z_plot, color=BLUE, lw=2, label="x = f(z)")
-    ax_f.set_xlim(z_plot[0], z_plot[-1])
-    ax_f.set_ylim(-window, window)
-    ax_f.set_autoscale_on(False)
-    ax_f.set_title("the map x = σ·sinh((asinh z + ε)/δ)", fontsize=9)
-    ax_f.set_xlabel("z")
-    ax_f.set_ylabel("x")
-    ax_f.legend(loc="upper left", fontsize=7)
-
-    hist = ax_p.stairs(np.zeros(bins), edges, fill=True, color=BLUE, alpha=0.35,
-                       label=f"histogram of {n_samples} x = f(z)")
-    ax_p.plot(x_plot, _phi(x_plot), ls="--", color=GREY, lw=1, label="p_z (base)")
-    (dens_line,) = ax_p.plot(x_plot, _phi(x_plot), color=VERMILLION, lw=2,
-                             label="p_z(f⁻¹(x))·|df⁻¹/dx|")
-    ax_p.set_xlim(-window, window)
-    ax_p.set_ylim(0, 1.0)
-    ax_p.set_autoscale_on(False)
-    ax_p.set_title("density of x: formula vs samples", fontsize=9)
-    ax_p.set_xlabel("x")
-    ax_p.set_ylabel("density")
-    ax_p.legend(loc="upper right", fontsize=7)
+    map_line = _map_panel(ax_f, z_plot, window)
+    hist, dens_line = _density_panel(ax_p, x_plot, edges, n_samples, window)
     finish(fig)
 
     def compute(v: dict[str, float]) -> dict[str, Any]:

@@ -73,6 +73,14 @@ def on_grid(value: float, lo: float, hi: float, step: float, direction: int = 0)
 
     Raises:
         ValueError: for a non-finite value or a slider with ``step <= 0`` or ``hi <= lo``.
+
+    Example:
+        >>> on_grid(-0.506, -2.0, 2.0, 0.01)             # the nearest grid value
+        -0.51
+        >>> on_grid(-0.506, -2.0, 2.0, 0.01, direction=+1)   # the smallest grid value >= -0.506
+        -0.5
+        >>> on_grid(5.0, 0.6, 2.0, 0.01)                 # clipped to the slider's range
+        2.0
     """
     if not (math.isfinite(value) and math.isfinite(lo) and math.isfinite(hi) and step > 0 and hi > lo):
         raise ValueError(f"on_grid: need a finite value and a slider with lo < hi, step > 0; "
@@ -121,6 +129,13 @@ def slider(description: str, value: float, lo: float, hi: float, step: float = 0
 
     ``continuous_update=True`` (the figure follows the handle while dragging); the explorer
     coalesces the browser's burst of drag events into redraws of the latest value.
+
+    Example:
+        >>> s = slider("tail δ", 1.8, 0.6, 2.0)
+        >>> s.value, s.min, s.max, s.step, s.description
+        (1.7999999999999998, 0.6, 2.0, 0.01, 'tail δ')
+        >>> s.from_frontend                              # True only while a browser change is applied
+        False
     """
     import ipywidgets as W
 
