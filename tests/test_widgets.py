@@ -21,14 +21,6 @@ from flowkit import widgets  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def _keep_threads():
-    """Explorers set torch's thread count (process-wide); restore it for the other tests."""
-    n = torch.get_num_threads()
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture
 def make():
     made = []
@@ -70,7 +62,14 @@ def test_explorer_contract(name, make):
     import ipywidgets as W
     from matplotlib.figure import Figure
 
-    ex = make(FACTORIES[name])
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        ex = make(FACTORIES[name])
+        ex.update(**{k: float(s.min) for k, s in ex.sliders.items()})
+        assert torch.get_num_threads() == 2, f"{name}: an explorer must not change the process's thread count"
+    finally:
+        torch.set_num_threads(before)
     assert isinstance(ex, widgets.Explorer)
     assert isinstance(ex.fig, Figure)
     assert ex.sliders and all(isinstance(s, W.FloatSlider) for s in ex.sliders.values())
@@ -81,7 +80,6 @@ def test_explorer_contract(name, make):
     assert set(controls.children) == set(ex.sliders.values()) and readout is ex.readout
     assert ex.readout.value == ex.state["readout"] and "=" in ex.readout.value
     ex._ipython_display_()  # outside a notebook IPython's display() prints the widget's repr
-    assert torch.get_num_threads() == 1
     for ax in ex.fig.axes:
         assert ax.get_title(), f"{name}: every axes needs a title"
         assert ax.get_xlabel() and ax.get_ylabel(), f"{name}: every axes needs x/y labels"

@@ -44,11 +44,12 @@ Design
   thinner than a pixel, and says when its pixel grid cannot resolve the density.
 * **Sizes that fit.** ipympl keeps pixel sizes; every explorer is ≤ 820 px wide, inside the
   ~850 px output area of JupyterLab at 1280 × 800 with the file browser open.
-* **One torch thread.** Creating an explorer calls ``torch.set_num_threads(threads)`` with
-  ``threads=1`` by default: the work per update is small (a 40 000-point grid, 2 000 samples) and
-  with several threads each of the ~100 tiny tensor ops pays thread wake-up costs that exceed the
-  arithmetic (numbers: ``benchmarks/README.md``). The setting is process-wide; pass
-  ``threads=None`` to leave it alone.
+* **One torch thread per update.** Each update runs on ``threads=1`` torch thread by default
+  (:func:`~flowkit.course.widgets.explorer.torch_threads`): the work is small (a 40 000-point
+  grid, 2 000 samples), and with several threads each of the ~100 tiny tensor ops pays thread
+  wake-up costs that exceed the arithmetic (numbers: ``benchmarks/README.md``). The count is set
+  for the update only and restored after it, so the notebook's own cells keep theirs; pass
+  ``threads=None`` to run updates on whatever the process uses.
 * **Any backend.** In a Jupyter kernel the canvas is an ipympl widget and ``.widget`` is the
   sliders plus the canvas; elsewhere (tests) the canvas is Agg and ``.widget`` the sliders alone.
 

@@ -95,8 +95,6 @@ def posterior_explorer(flow: Flow, log_posterior: Callable[[Tensor, Tensor], Ten
     lo, hi = (finite_real(v, "bounds", "posterior_explorer") for v in bounds)
     if not lo < hi:
         raise ValueError(f"posterior_explorer: bounds must be (lo, hi) with lo < hi, got {tuple(bounds)}")
-    if threads is not None:
-        torch.set_num_threads(threads)
     pts64, _, _, area = grid_points((lo, hi), resolution, dtype=torch.float64)
     pts = pts64.to(next(flow.parameters()).dtype)
     fig, (ax_q, ax_p) = figure(2, (8.2, 3.8))
@@ -140,7 +138,7 @@ def posterior_explorer(flow: Flow, log_posterior: Callable[[Tensor, Tensor], Ten
 
     return Explorer("posterior_explorer", fig, sliders,
                     {"q": images["q"], "p": images["p"], "mean_q": mean_q, "mean_p": mean_p, "text": text},
-                    compute)
+                    compute, threads=threads)
 
 
 def _tile(images: Tensor, ncol: int) -> np.ndarray:
@@ -184,8 +182,6 @@ def class_explorer(model: Any, *, n_samples: int = 24, ncol: int = 6, seed: int 
     n_samples = positive_int(n_samples, "n_samples", "class_explorer")
     ncol = positive_int(ncol, "ncol", "class_explorer")
     K, levels = int(model.n_classes), int(model.n_bins)
-    if threads is not None:
-        torch.set_num_threads(threads)
     model.eval()
     fig, (ax_s, ax_b) = figure(2, (8.2, 3.6), width_ratios=[1.25, 1.0])
     mosaic = ax_s.imshow(_tile(torch.zeros(n_samples, 1, 8, 8), ncol), cmap="gray_r", vmin=0, vmax=levels - 1,
@@ -225,4 +221,4 @@ def class_explorer(model: Any, *, n_samples: int = 24, ncol: int = 6, seed: int 
                 "images": imgs}
 
     artists = {"mosaic": mosaic, "title": title, **{f"bar_{k}": bar for k, bar in enumerate(bars)}}
-    return Explorer("class_explorer", fig, sliders, artists, compute)
+    return Explorer("class_explorer", fig, sliders, artists, compute, threads=threads)

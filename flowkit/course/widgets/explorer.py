@@ -56,6 +56,35 @@ def figure(ncols: int = 1, figsize: tuple[float, float] = (8.0, 3.4), *,
     return fig, list(axes[0])
 
 
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block on ``threads`` torch threads, then give the process its own count back.
+
+    An explorer's update is ~100 tiny tensor ops on a 40 000-point grid; with several threads each
+    op pays thread wake-ups that cost more than its arithmetic (``benchmarks/README.md``). The
+    setting is process-wide in torch, so it is changed only for the update: a training cell
+    after an explorer keeps the notebook's thread count. ``None`` leaves the count alone.
+
+    Example:
+        >>> import torch
+        >>> before = torch.get_num_threads()
+        >>> with torch_threads(1):
+        ...     torch.get_num_threads()
+        1
+        >>> torch.get_num_threads() == before
+        True
+    """
+    before = torch.get_num_threads()
+    if threads is None or threads == before:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def diff_png(buff: Any, last: Any, compress_level: int = 1) -> bytes:
     """A frame as ipympl sends it: the pixels of ``buff`` that differ from ``last`` (others 0), as PNG.
 
@@ -179,13 +208,18 @@ class Explorer:
         widget: the ipywidgets container to display — sliders, readout and ``fig.canvas`` when
             the canvas is an ipympl widget, otherwise sliders and readout.
         renders: counts of ``"blit"`` and ``"full"`` redraws requested so far.
+        threads: torch threads for an update (:func:`torch_threads`; the process's own count is
+            restored after it), or ``None`` for the process's count.
     """
 
     def __init__(self, name: str, fig: Any, sliders: Mapping[str, Any], artists: Mapping[str, Any],
                  compute: Callable[[dict[str, float]], dict[str, Any]],
                  constrain: Callable[[dict[str, float]], dict[str, float]] | None = None, *,
-                 min_interval_s: float = 0.04) -> None:
+                 min_interval_s: float = 0.04, threads: int | None = 1) -> None:
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"{name}: threads must be a positive int or None, got {threads!r}")
         self.name = name
+        self.threads = threads
         self.fig = fig
         self.sliders: dict[str, Any] = dict(sliders)
         self.artists: dict[str, Any] = dict(artists)
@@ -286,7 +320,7 @@ class Explorer:
                         self.sliders[k].value = self._snap(self.sliders[k], v, direction)
                 values.update({k: float(self.sliders[k].value) for k in fixed})
         limits = [(ax.get_xlim(), ax.get_ylim()) for ax in self.fig.axes]
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(self.threads):
             state = self._compute(values)
         state["values"] = values
         state["update_ms"] = 1e3 * (time.perf_counter() - t0)

@@ -12,7 +12,7 @@ from ...transforms.base import inside_flowkit
 from ...transforms.coupling import AffineCoupling
 from ...transforms.radial import Radial
 from .explorer import Explorer
-from .panels import GREY, VERMILLION, finish, flow_panels, readout, set_density, set_threads
+from .panels import GREY, VERMILLION, finish, flow_panels, readout, set_density
 from .sliders import slider
 
 
@@ -34,7 +34,6 @@ def radial_explorer(*, bounds: float = 5.0, resolution: int = 200, n_samples: in
     ``β > 0`` pushes mass away from ``z₀`` (a hole), ``β < 0`` pulls it in (a peak); ``z₀`` itself
     is a fixed point (marker).
     """
-    set_threads(threads)
     radial = Radial(2)
     grid, z, flow, fig, (ax_d, ax_s), image, scatter = flow_panels(
         "radial", radial, bounds, resolution, n_samples)
@@ -73,7 +72,7 @@ def radial_explorer(*, bounds: float = 5.0, resolution: int = 200, n_samples: in
 
     return Explorer("radial_explorer", fig, sliders,
                     {"density": image, "samples": scatter, "centre": centre_d,
-                     "centre_samples": centre_s}, compute, constrain)
+                     "centre_samples": centre_s}, compute, constrain, threads=threads)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -132,7 +131,6 @@ def coupling_explorer(*, bounds: float = 5.0, resolution: int = 200, n_samples: 
     upper-right entry is always 0 — lower-triangular, so ``det = 1·e^{s(z₁)}`` and
     ``log|det| = s(z₁)``.
     """
-    set_threads(threads)
     coupling = HandCoupling()
     grid, z, flow, fig, (ax_d, ax_s), image, scatter = flow_panels(
         "coupling", coupling, bounds, resolution, n_samples)
@@ -166,7 +164,7 @@ def coupling_explorer(*, bounds: float = 5.0, resolution: int = 200, n_samples: 
                 "logdet": float(ldp[0]), "logdet_mean": float(ld.mean())}
 
     return Explorer("coupling_explorer", fig, sliders,
-                    {"density": image, "samples": scatter, "probe": probe_x}, compute)
+                    {"density": image, "samples": scatter, "probe": probe_x}, compute, threads=threads)
 
 
 def _matrix_html(m: np.ndarray) -> str:

@@ -22,7 +22,6 @@ from .panels import (
     finish,
     readout,
     set_density,
-    set_threads,
 )
 from .sliders import slider
 
@@ -108,7 +107,6 @@ def change_of_variables_1d(*, n_samples: int = 20000, bins: int = 100, window: f
     ``state["integral"]`` is a trapezoid integral of the formula density over ``[-200, 200]``
     (≈ 1; in the variable ``u = asinh x``, dense near 0). Plain NumPy: there is nothing for torch to do on a few thousand scalars.
     """
-    set_threads(threads)
     z = np.random.default_rng(SEED).standard_normal(n_samples)
     edges = np.linspace(-window, window, bins + 1)
     x_plot = np.linspace(-window, window, 801)
@@ -150,7 +148,7 @@ def change_of_variables_1d(*, n_samples: int = 20000, bins: int = 100, window: f
                 "mass_in_window": float(counts.sum() / n_samples)}
 
     return Explorer("change_of_variables_1d", fig, sliders,
-                    {"map": map_line, "density": dens_line, "hist": hist}, compute)
+                    {"map": map_line, "density": dens_line, "hist": hist}, compute, threads=threads)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -176,7 +174,6 @@ def linear_map_2d(*, bounds: float = 5.0, resolution: int = 200, n_samples: int 
     blanked and a warning is shown (``state["invertible"] = False``, ``integral = nan``). The
     numbers (det, area, ∫) are in the readout line under the sliders.
     """
-    set_threads(threads)
     grid = Grid(bounds, resolution)
     z = base_samples(n_samples)
     pts = grid.points.numpy().astype(np.float64)
@@ -228,4 +225,4 @@ def linear_map_2d(*, bounds: float = 5.0, resolution: int = 200, n_samples: int 
 
     return Explorer("linear_map_2d", fig, sliders,
                     {"density": image, "samples": scatter, "square": poly, "outline": outline,
-                     "singular": singular}, compute)
+                     "singular": singular}, compute, threads=threads)

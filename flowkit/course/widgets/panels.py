@@ -30,11 +30,6 @@ def readout(*parts: str, warning: str = "") -> str:
     return f'<span style="font-size:90%">{body}</span>'
 
 
-def set_threads(threads: int | None) -> None:
-    if threads is not None and torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
-
-
 def finish(fig: Any) -> None:
     """Lay out once (with placeholder texts in place); redraws never re-run the layout solver."""
     fig.tight_layout(pad=0.6, w_pad=1.0)

@@ -11,7 +11,7 @@ import torch
 
 from ...transforms.planar import Planar
 from .explorer import Explorer
-from .panels import GREY, VERMILLION, finish, flow_panels, readout, set_density, set_threads
+from .panels import GREY, VERMILLION, finish, flow_panels, readout, set_density
 from .sliders import slider
 
 
@@ -115,7 +115,6 @@ def planar_explorer(*, bounds: float = 5.0, resolution: int = 140, n_samples: in
     Note the constraint's side effect at small ``‖w‖``: the correction term grows like
     ``1/‖w‖``, so ``û`` becomes long and with ``b ≠ 0`` the density can leave the box.
     """
-    set_threads(threads)
     planar = Planar(2)
     grid, z, flow, fig, (ax_d, ax_s), image, scatter = flow_panels(
         "planar", planar, bounds, resolution, n_samples)
@@ -161,4 +160,4 @@ def planar_explorer(*, bounds: float = 5.0, resolution: int = 140, n_samples: in
 
     return Explorer("planar_explorer", fig, sliders,
                     {"density": image, "samples": scatter, "line": line_d, "line_samples": line_s,
-                     "u_hat": arrow}, compute)
+                     "u_hat": arrow}, compute, threads=threads)
