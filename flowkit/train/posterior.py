@@ -114,8 +114,8 @@ def command_of(args: argparse.Namespace, out: str) -> str:
 
     Example:
         >>> from flowkit.train.cli import build_parser
-        >>> command_of(build_parser().parse_args(["posterior"]), "q.pt")[:66]
-        'python -m flowkit.train posterior --simulator two-moons --simulations'
+        >>> command_of(build_parser().parse_args(["posterior"]), "q.pt").split()[3:8]
+        ['posterior', '--simulator', 'two-moons', '--simulations', '100000']
     """
     opts = [x for k in COMMAND_OPTIONS for x in ("--" + k.replace("_", "-"), str(getattr(args, k)))]
     return shlex.join(["python", "-m", "flowkit.train", "posterior", *opts, "--out", out])
