@@ -187,8 +187,9 @@ def build_parser(*, suppress_defaults: bool = False) -> argparse.ArgumentParser:
     """
     img, clf = (_SUPPRESSED, _SUPPRESSED) if suppress_defaults else (DEFAULTS, CLASSIFIER_DEFAULTS)
     p = argparse.ArgumentParser(prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                description="Train a RealNVP or Glow image flow (writes the best model, a JSON "
-                                            "sidecar and a resumable state) or the digits classifier.")
+                                description="Train a RealNVP, Glow or class-conditional RealNVP image flow (writes "
+                                            "the best model, a JSON sidecar and a resumable state), an amortised "
+                                            "posterior q(theta | x) from simulations, or the digits classifier.")
     sub = p.add_subparsers(dest="command", required=True, metavar="{" + ",".join(COMMANDS) + "}")
     helps = {"realnvp": "RealNVP image flow", "glow": "Glow image flow",
              "conditional-realnvp": "class-conditional RealNVP p(x | y)"}
