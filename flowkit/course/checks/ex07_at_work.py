@@ -35,13 +35,24 @@ def _lse(v: np.ndarray) -> float:
 
 
 def reference(log_w: np.ndarray, in_a: np.ndarray, in_b: np.ndarray) -> float:
-    """ΔF of the inputs, in float64 (the check's own reference)."""
+    """ΔF of the inputs, in float64 (the check's own reference): ``logsumexp(log_w[in_a]) − logsumexp(log_w[in_b])``.
+
+    Example:
+        >>> round(reference(np.zeros(4), np.array([1, 1, 1, 0], bool), np.array([0, 0, 0, 1], bool)), 6)   # log 3
+        1.098612
+    """
     return _lse(log_w[in_a]) - _lse(log_w[in_b])
 
 
 @dataclass
 class Case:
-    """One call: the inputs, the right answer, and ``{wrong answer: what it means}``."""
+    """One call: the inputs, the right answer, and ``{wrong answer: what it means}``.
+
+    Example:
+        >>> case = Case("2 in A, 1 in B", np.zeros(3), np.array([1, 1, 0], bool), np.array([0, 0, 1], bool))
+        >>> round(case.expected, 4)   # ΔF = −log(Z_B / Z_A) = log 2
+        0.6931
+    """
 
     name: str
     log_w: np.ndarray
@@ -111,7 +122,13 @@ def _outside_both(rng: np.random.Generator) -> Case:
 
 
 def random_regions(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Masks ``(in_a, in_b)`` of ``n`` samples: each in A, in B or in neither, at least one in each region."""
+    """Masks ``(in_a, in_b)`` of ``n`` samples: each in A, in B or in neither, at least one in each region.
+
+    Example:
+        >>> in_a, in_b = random_regions(np.random.default_rng(0), 10)
+        >>> bool(in_a.any() and in_b.any() and not (in_a & in_b).any())
+        True
+    """
     region = rng.integers(0, 3, n)  # 0: A, 1: B, 2: neither
     region[:2] = (0, 1)
     region = region[rng.permutation(n)]
@@ -126,7 +143,13 @@ def _random(rng: np.random.Generator) -> Case:
 
 
 def cases(rng: np.random.Generator) -> list[Case]:
-    """The check's cases, drawn from ``rng``: answers known by construction, then a random one."""
+    """The check's cases, drawn from ``rng``: answers known by construction, then a random one.
+
+    Example:
+        >>> todo = cases(np.random.default_rng(0))
+        >>> len(todo), todo[0].name.startswith("equal weights")
+        (6, True)
+    """
     return [_equal_weights(rng), _unequal_weights(rng), _unequal_weights(rng, 1000.0),
             _unequal_weights(rng, -1000.0), _outside_both(rng), _random(rng)]
 
@@ -141,7 +164,15 @@ def _number(raw: Any) -> float | None:
 
 
 def diagnose(case: Case, raw: Any) -> str | None:
-    """``None`` if ``raw`` is the case's answer, else a sentence saying what is off."""
+    """``None`` if ``raw`` is the case's answer, else a sentence saying what is off.
+
+    Example:
+        >>> case = Case("2 in A, 1 in B", np.zeros(3), np.array([1, 1, 0], bool), np.array([0, 0, 1], bool))
+        >>> diagnose(case, math.log(2)) is None
+        True
+        >>> print(diagnose(case, -math.log(2)))
+        case '2 in A, 1 in B': expected ΔF = +0.6931 (k_B T), you returned -0.6931
+    """
     got, expected = _number(raw), case.expected
     if got is None:
         return f"case '{case.name}': return one number (a float or a 0-dim tensor), got {_kind(raw)}"
@@ -158,7 +189,14 @@ def diagnose(case: Case, raw: Any) -> str | None:
 
 
 def call_estimator(student: Student, case: Case) -> Any:
-    """The learner's ``free_energy_difference`` on ``case`` (an exception other than NotImplementedError: a verdict)."""
+    """The learner's ``free_energy_difference`` on ``case`` (an exception other than NotImplementedError: a verdict).
+
+    Example:
+        >>> from flowkit.course.checks.student import DirectStudent
+        >>> case = Case("2 in A, 1 in B", np.zeros(3), np.array([1, 1, 0], bool), np.array([0, 0, 1], bool))
+        >>> call_estimator(DirectStudent({"free_energy_difference": lambda log_w, in_a, in_b: 0.5}), case)
+        0.5
+    """
     try:
         return student.call("free_energy_difference", tensor(case.log_w), tensor(case.in_a, "bool"),
                             tensor(case.in_b, "bool"))
@@ -169,7 +207,17 @@ def call_estimator(student: Student, case: Case) -> Any:
 
 
 def expect(student: Student, case: Case) -> None:
-    """Ask the learner's estimator about ``case``; :class:`CheckFailed` saying what is off unless it is right."""
+    """Ask the learner's estimator about ``case``; :class:`CheckFailed` saying what is off unless it is right.
+
+    Example:
+        >>> from flowkit.course.checks.student import DirectStudent
+        >>> case = Case("2 in A, 1 in B", np.zeros(3), np.array([1, 1, 0], bool), np.array([0, 0, 1], bool))
+        >>> expect(DirectStudent({"free_energy_difference": lambda log_w, in_a, in_b: math.log(2)}), case)
+        >>> expect(DirectStudent({"free_energy_difference": lambda log_w, in_a, in_b: 0.0}), case)
+        Traceback (most recent call last):
+        ...
+        flowkit.course.checks.verdict.CheckFailed: case '2 in A, 1 in B': expected ΔF = +0.6931 (k_B T), you returned +0.0000
+    """
     message = diagnose(case, call_estimator(student, case))
     if message is not None:
         raise CheckFailed(message)
@@ -177,6 +225,15 @@ def expect(student: Student, case: Case) -> None:
 
 @exercise("07_at_work", "ex1-tests")
 def free_energy(student: Student, rng: np.random.Generator) -> str:
+    """The check of ``07_at_work/ex1-tests``: every case of :func:`cases` through :func:`expect`; the ✓ line.
+
+    Example:
+        >>> import torch
+        >>> from flowkit.course.checks.student import DirectStudent
+        >>> right = lambda log_w, a, b: float(torch.logsumexp(log_w[a], 0) - torch.logsumexp(log_w[b], 0))
+        >>> free_energy(DirectStudent({"free_energy_difference": right}), np.random.default_rng(0))[:11]
+        'all 6 cases'
+    """
     require_defined(student, "free_energy_difference")
     todo = cases(rng)
     for case in todo:
