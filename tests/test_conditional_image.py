@@ -226,3 +226,16 @@ def test_training_command_writes_a_loadable_checkpoint(tmp_path, command):
     assert not model.training and info["command"] == meta["command"]
     kind = ConditionalRealNVP if command == "conditional-realnvp" else fk.Flow
     assert isinstance(model, kind)
+
+
+def test_posterior_command_reproduces_its_weights_bit_for_bit(tmp_path):
+    """The recorded command is a reproduction recipe: the same options give the same weights."""
+    small = ["posterior", "--steps", "6", "--eval-every", "3", "--hidden", "8", "--couplings", "2",
+             "--simulations", "512", "--val-simulations", "64", "--progress", "off"]
+    states = []
+    for k in range(2):
+        out = tmp_path / f"run{k}.pt"
+        assert fk.train.main([*small, "--out", str(out)]) == 0
+        states.append(torch.load(out, weights_only=True)["state_dict"])
+    assert states[0].keys() == states[1].keys()
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
