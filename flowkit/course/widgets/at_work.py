@@ -79,7 +79,7 @@ def posterior_explorer(flow: Flow, log_posterior: Callable[[Tensor, Tensor], Ten
 
     Example:
         >>> from flowkit.data import LinearGaussian
-        >>> from flowkit.train.conditional import posterior_flow
+        >>> from flowkit.data.simulators import posterior_flow
         >>> q = posterior_flow(2, 2, n_layers=1, hidden=(8,))      # untrained: N(0, I) for every x
         >>> ex = posterior_explorer(q, LinearGaussian().log_posterior, bounds=(-4.0, 4.0), resolution=40)
         >>> state = ex.update(x1=0.5, x2=-0.25)
