@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 import torch

@@ -21,13 +21,6 @@ from flowkit.data.simulators import LinearGaussian, TwoMoonsSimulator, posterior
 A_DIAG, NOISE = (1.0, 2.0), 0.5
 
 
-@pytest.fixture(autouse=True)
-def _keep_threads():
-    n = torch.get_num_threads()
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture
 def make():
     made = []

@@ -45,7 +45,7 @@ from .history import History
 from .hooks import Checkpoint, LRSchedule, Progress, StopOnInterrupt, Validation, cpu_state_dict
 from .loop import train
 from .losses import MaximumLikelihood
-from .progress import progress_enabled
+from .progress import progress_enabled, progress_flag
 
 __all__ = ["evaluate", "load_data", "load_labels", "run"]
 
@@ -145,7 +145,7 @@ class _Run:
                                                  context=self.context["val"]),
                               every=args.eval_every, patience=args.patience, min_delta=1e-4, restore_best=True,
                               name="validation bits/dim", on_eval=self._log_eval)
-        self.progress = Progress(progress_enabled({"on": True, "off": False}.get(args.progress)),
+        self.progress = Progress(progress_enabled(progress_flag(args.progress)),
                                  f"{args.command} {args.data}")
         self.history, self.resumed_at = History(), []
         self.start_step, self.rng_state, self.elapsed, self.cpu_before = 0, None, 0.0, 0.0

@@ -49,6 +49,7 @@ from .history import History
 from .hooks import LRSchedule, Progress, StopOnInterrupt, Validation, cpu_state_dict
 from .loop import TrainState, train
 from .losses import MaximumLikelihood
+from .progress import progress_enabled, progress_flag
 
 __all__ = ["SIMULATORS", "COMMAND_OPTIONS", "train_posterior", "command_of", "run"]
 
@@ -166,7 +167,7 @@ def run(args: argparse.Namespace, argv: Sequence[str], out: Path) -> int:
     try:
         flow, metrics, state = train_posterior(
             **{k: getattr(args, k) for k in COMMAND_OPTIONS if k != "threads"},
-            progress=_progress(args.progress), log=True)
+            progress=progress_enabled(progress_flag(args.progress)), log=True)
     except KeyboardInterrupt:
         print(f"interrupted: {interrupted}", file=sys.stderr, flush=True)
         return 130
@@ -178,9 +179,3 @@ def run(args: argparse.Namespace, argv: Sequence[str], out: Path) -> int:
         return 130
     _outputs(args, argv, out, flow, metrics, state, time.perf_counter() - t0, time.process_time() - c0)
     return 0
-
-
-def _progress(choice: str) -> bool:
-    from .progress import progress_enabled
-
-    return progress_enabled({"on": True, "off": False}.get(choice))
