@@ -136,7 +136,14 @@ def sandbox_argv(private: Path, command: list[str], env: dict[str, str], limits:
     uid = limits.uid or 65534
     if not root:
         args += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
-    args += _system_binds() + _parents([*ro, HOME, SOCKET_DIR, "/var/tmp", "/etc/x"])
+    args += _system_binds() + _parents([HOME, SOCKET_DIR, "/var/tmp", "/etc/x"])
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    for path, size in (("/tmp", limits.tmpfs), ("/var/tmp", limits.tmpfs), ("/dev/shm", limits.tmpfs),
+                       (HOME, limits.home)):
+        args += ["--perms", "1777", "--size", str(size), "--tmpfs", path]
+    # the read-only runtime after the private tmpfs mounts, so that a course cloned under /tmp
+    # (or a venv there) stays visible inside the sandbox rather than hidden under the new /tmp
+    args += _parents(ro)
     for p in ro:
         args += ["--ro-bind", p, p]
     if os.path.exists("/etc/ld.so.cache"):
@@ -144,10 +151,6 @@ def sandbox_argv(private: Path, command: list[str], env: dict[str, str], limits:
     for name in ("passwd", "group"):
         if (private / "etc" / name).exists():
             args += ["--ro-bind", str(private / "etc" / name), f"/etc/{name}"]
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    for path, size in (("/tmp", limits.tmpfs), ("/var/tmp", limits.tmpfs), ("/dev/shm", limits.tmpfs),
-                       (HOME, limits.home)):
-        args += ["--perms", "1777", "--size", str(size), "--tmpfs", path]
     if not probe:
         args += ["--bind", str(private / "sock"), SOCKET_DIR]
     args += ["--chdir", HOME, "--clearenv"]
