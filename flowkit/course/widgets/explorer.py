@@ -124,9 +124,28 @@ def import_ipympl() -> Any:
     import ipympl.backend_nbagg as nbagg
 
     if matplotlib.get_backend() != previous:
-        import matplotlib.pyplot as plt
-        plt.switch_backend(previous)
+        _switch_back(previous)
     return nbagg
+
+
+def _switch_back(backend: str) -> None:
+    """Make ``backend`` pyplot's backend again; an inline one through IPython's own ``%matplotlib``.
+
+    ``plt.switch_backend`` alone is not enough for the inline backend: switching to ipympl took
+    IPython's PNG formatter away, so ``plt.show()`` would display only the figure's text repr.
+    """
+    shell = None
+    if "inline" in backend:
+        try:
+            from IPython import get_ipython
+            shell = get_ipython()
+        except ImportError:  # pragma: no cover - ipympl without IPython
+            shell = None
+    if shell is not None:
+        shell.run_line_magic("matplotlib", "inline")
+    else:
+        import matplotlib.pyplot as plt
+        plt.switch_backend(backend)
 
 
 def _fast_canvas_class() -> Any:
