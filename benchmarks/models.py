@@ -1,15 +1,15 @@
 """One RealNVP, built in flowkit, a hand-written PyTorch floor, nflows, normflows, zuko and FrEIA.
 
 Architecture (every implementation): ``n_layers`` affine couplings on ``D`` features, each with an
-MLP conditioner ``n_a → hidden… → 2·n_b`` (ReLU), the halves alternating (the layer next to the
-data transforms the first half given the second, the next one the second half given the first,
-…), a standard-normal base, and the conditioner's last layer zero-initialised (every model starts
-as the identity map). With ``hidden = (64, 64)`` every library has the same parameter count:
+MLP conditioner ``n_a → hidden… → 2·n_b`` (ReLU), the halves alternating — the layer next to the
+data transforms the second half given the first, the next one the first half given the second,
+… (:func:`keeps_first_half`) — a standard-normal base, and the conditioner's last layer
+zero-initialised (every model starts as the identity map). With ``hidden = (64, 64)`` every library has the same parameter count:
 35 344 for ``D = 2`` and 83 456 for ``D = 64`` (:func:`n_params`). What differs is each library's
 own code and its own parametrisation of the scale, used as shipped:
 
 =========  ===========================================================================================
-flowkit    ``fk.AffineCoupling(D, mask=fk.split_mask(D, flip=k % 2), hidden=…)``, library defaults
+flowkit    ``fk.AffineCoupling(D, mask=fk.split_mask(D, flip=…), hidden=…)``, library defaults
 floor      :class:`FloorRealNVP` below: ~60 lines of plain PyTorch, the paper's map applied data →
            latent, ``z_b = x_b·exp(s) + t`` with ``s = tanh(s̃)`` (Dinh et al., 2017, eq. 6–7)
 nflows     ``AffineCouplingTransform``: normalizing direction, scale ``sigmoid(s̃ + 2) + 1e-3``
@@ -19,7 +19,8 @@ normflows  ``AffineCouplingBlock(MLP(..., init_zeros=True))`` + ``Permute('swap'
 zuko       ``GeneralCouplingTransform`` (``MonotonicAffineTransform``): normalizing direction,
            log-scale ``s̃ / (1 + |s̃| / 6.9)``, inside ``zuko.lazy.Flow`` (rebuilt every call)
 freia      ``SequenceINN`` of 4 ``GLOWCouplingBlock`` s (two couplings each, one split and one cat per
-           block): normalizing direction, log-scale ``2 · 0.636 · atan(s̃)``
+           block; the input's halves rolled once so its first coupling transforms the second
+           half): normalizing direction, log-scale ``2 · 0.636 · atan(s̃)``
 =========  ===========================================================================================
 
 Every model is wrapped in a :class:`Model` with ``log_prob(x)``, ``sample(n)`` (the library's
@@ -87,12 +88,23 @@ def _halves(D: int, flip: bool) -> Tensor:
     return ~keep if flip else keep
 
 
+def keeps_first_half(j: int) -> bool:
+    """Whether the ``j``-th coupling counted from the data side conditions on the first half.
+
+    The layer next to the data conditions on the first half and transforms the second: on two
+    moons that layer can straighten each moon (``x₂ - t(x₁)``), while the other order asks it to
+    transform ``x₁`` given ``x₂``, which is two-valued on each moon; in that order every library,
+    zuko included, ends a share of its runs in a poor optimum (benchmarks/README.md).
+    """
+    return j % 2 == 0
+
+
 # ---------------------------------------------------------------------------- flowkit
 def build_flowkit(D: int, n_layers: int, hidden: Sequence[int], **coupling_kwargs) -> Model:
     import flowkit as fk
 
-    layers = [fk.AffineCoupling(D, mask=fk.split_mask(D, flip=bool(k % 2)), hidden=tuple(hidden), **coupling_kwargs)
-              for k in range(n_layers)]
+    layers = [fk.AffineCoupling(D, mask=fk.split_mask(D, flip=not keeps_first_half(n_layers - 1 - k)),
+                                hidden=tuple(hidden), **coupling_kwargs) for k in range(n_layers)]
     flow = fk.Flow(fk.Compose(layers), fk.StandardNormal(D))
     return Model("flowkit", flow, flow.log_prob, flow.sample)
 
@@ -132,7 +144,8 @@ class FloorRealNVP(nn.Module):
     def __init__(self, D: int, n_layers: int, hidden: Sequence[int]) -> None:
         super().__init__()
         self.D = D
-        self.layers = nn.ModuleList(FloorCoupling(D, bool(k % 2), hidden) for k in range(n_layers))
+        self.layers = nn.ModuleList(FloorCoupling(D, not keeps_first_half(n_layers - 1 - k), hidden)
+                                    for k in range(n_layers))
 
     def log_prob(self, x: Tensor) -> Tensor:
         ld = x.new_zeros(x.shape[0])
@@ -190,11 +203,10 @@ def build_nflows(D: int, n_layers: int, hidden: Sequence[int]) -> Model:
     from nflows.transforms.coupling import AffineCouplingTransform
 
     layers = []
-    for k in range(n_layers):
-        transformed = (~_halves(D, bool(k % 2))).int()  # nflows: mask > 0 = transformed
+    for j in range(n_layers):  # nflows' transform is the normalizing direction (x → z): data side first
+        transformed = (~_halves(D, not keeps_first_half(j))).int()  # nflows: mask > 0 = transformed
         layers.append(AffineCouplingTransform(transformed, lambda i, o: _NflowsNet(i, o, hidden)))
-    # nflows' transform is the normalizing direction (x → z); list the layers data-side first
-    flow = Flow(CompositeTransform(layers[::-1]), StandardNormal([D]))
+    flow = Flow(CompositeTransform(layers), StandardNormal([D]))
     return Model("nflows", flow, flow.log_prob, flow.sample)
 
 
@@ -206,12 +218,12 @@ def build_normflows(D: int, n_layers: int, hidden: Sequence[int]) -> Model:
         raise ValueError("normflows' 'channel' split + 'swap' permutation need an even D here")
     flows = []
     for _ in range(n_layers):
-        # "channel" split: z1 = first half conditions z2 = second half; 'swap' exchanges the halves.
-        # A swap after every block (the last included) keeps the data-side conditioning order the
-        # same as the other libraries' (the order alone moves the two-moons NLL a lot).
+        # generative order (the last block touches the data); "channel" split: the first half
+        # conditions the second. A swap before every block alternates the halves and leaves the
+        # block next to the data conditioning on the first half, as in the other libraries.
         net = nf.nets.MLP([D // 2, *hidden, D], init_zeros=True)
-        flows.append(nf.flows.AffineCouplingBlock(net, scale=True, scale_map="exp", split_mode="channel"))
         flows.append(nf.flows.Permute(D, mode="swap"))
+        flows.append(nf.flows.AffineCouplingBlock(net, scale=True, scale_map="exp", split_mode="channel"))
     model = nf.NormalizingFlow(nf.distributions.DiagGaussian(D, trainable=False), flows)
     return Model("normflows", model, model.log_prob, lambda n: model.sample(n)[0])
 
@@ -222,8 +234,8 @@ def build_zuko(D: int, n_layers: int, hidden: Sequence[int]) -> Model:
     from zuko.flows.coupling import GeneralCouplingTransform
 
     transforms = []
-    for k in range(n_layers):
-        t = GeneralCouplingTransform(D, mask=_halves(D, bool(k % 2)), hidden_features=tuple(hidden))
+    for j in range(n_layers):  # zuko lists the transforms data side first (x → z)
+        t = GeneralCouplingTransform(D, mask=_halves(D, not keeps_first_half(j)), hidden_features=tuple(hidden))
         _zero_last_linear(t.hyper)
         transforms.append(t)
     base = zuko.lazy.UnconditionalDistribution(zuko.distributions.DiagNormal, torch.zeros(D), torch.ones(D),
@@ -243,18 +255,19 @@ class _FreiaFlow(nn.Module):
             raise ValueError("FrEIA's GLOWCouplingBlock holds two couplings on two equal halves")
         self.D = D
         self.inn = Ff.SequenceINN(D)
-        # FrEIA runs x → z; each block transforms the first half given the second, then the second
-        # given the new first half: the data-side order of the other libraries
+        # FrEIA runs x → z; each block transforms its first half given the second, then the second
+        # given the new first half. Rolling the input by D/2 (a permutation: log-det 0) makes its
+        # first coupling transform the data's second half given the first, as in the other libraries.
         for _ in range(n_layers // 2):
             self.inn.append(Fm.GLOWCouplingBlock, subnet_constructor=lambda i, o: _mlp(i, o, hidden))
 
     def log_prob(self, x: Tensor) -> Tensor:
-        z, ld = self.inn(x)
+        z, ld = self.inn(x.roll(self.D // 2, 1))
         return -0.5 * (z.pow(2).sum(dim=1) + self.D * _LOG_2PI) + ld
 
     def sample(self, n: int) -> Tensor:
         x, _ = self.inn(torch.randn(n, self.D), rev=True, jac=False)
-        return x
+        return x.roll(-(self.D // 2), 1)
 
 
 def build_freia(D: int, n_layers: int, hidden: Sequence[int]) -> Model:

@@ -59,11 +59,20 @@ class _Couplings:
     n_blocks: int
     scale_bound: float | None
     direction: str
+    net: str = "resnet"
+
+    def conditioner(self, c_in: int, c_out: int) -> nn.Module:
+        if self.net == "resnet":
+            return ResNet(c_in, c_out, hidden=self.hidden, n_blocks=self.n_blocks)
+        # Glow's NN(): conv3×3 → ReLU → (conv1×1 → ReLU) × n_blocks → conv3×3 (zeroed by the coupling)
+        layers: list[nn.Module] = [nn.Conv2d(c_in, self.hidden, 3, padding=1), nn.ReLU()]
+        for _ in range(self.n_blocks):
+            layers += [nn.Conv2d(self.hidden, self.hidden, 1), nn.ReLU()]
+        return nn.Sequential(*layers, nn.Conv2d(self.hidden, c_out, 3, padding=1))
 
     def make(self, shape: tuple[int, int, int], mask: torch.Tensor) -> AffineCoupling:
         c_in, c_out = conditioner_sizes(mask, n_params=2)
-        return AffineCoupling(shape, mask=mask, conditioner=ResNet(c_in, c_out, hidden=self.hidden,
-                                                                   n_blocks=self.n_blocks),
+        return AffineCoupling(shape, mask=mask, conditioner=self.conditioner(c_in, c_out),
                               scale_bound=self.scale_bound, direction=self.direction)
 
     def step(self, shape: tuple[int, int, int], mask: torch.Tensor, actnorm: bool) -> list[Transform]:
@@ -181,12 +190,12 @@ class Glow(ImageFlow):
                  n_blocks: int = 1, *, lu: bool = True, n_bins: int = 17, alpha: float = 0.05,
                  dequantization: str | nn.Module = "uniform", seed: int | None = None,
                  scale_bound: float | None = 3.0, direction: str = "generative",
-                 dequantizer_hidden: int | None = None) -> None:
+                 dequantizer_hidden: int | None = None, net: str = "resnet") -> None:
         C, H, W = as_chw(shape, "Glow")
         positive_int(n_levels, "n_levels", "Glow")
         positive_int(n_steps, "n_steps", "Glow")
         _check_divisible(H, W, 2 ** n_levels, n_levels, "Glow")
-        spec = _Couplings(hidden, n_blocks, scale_bound, direction)
+        spec = _Couplings(hidden, n_blocks, scale_bound, direction, net)
         with _seeded(seed):
             levels, splits = [], []
             cur = (C, H, W)
@@ -205,4 +214,5 @@ class Glow(ImageFlow):
         self.config = dict(shape=[C, H, W], n_levels=n_levels, n_steps=n_steps, hidden=hidden, n_blocks=n_blocks,
                            lu=lu, n_bins=n_bins, alpha=alpha,
                            dequantization=dequantization if isinstance(dequantization, str) else "custom",
-                           scale_bound=scale_bound, direction=direction, dequantizer_hidden=dequantizer_hidden)
+                           scale_bound=scale_bound, direction=direction, dequantizer_hidden=dequantizer_hidden,
+                           net=net)
