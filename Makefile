@@ -1,7 +1,8 @@
 # flowkit course — setup and test plumbing.
 #
-#   make lab    create .venv if needed, then start JupyterLab on notebooks/
-#   make test   create .venv if needed, then run the test suite (+ notebooks)
+#   make lab        create .venv if needed, then start JupyterLab on notebooks/ (the learner's view)
+#   make test       create .venv if needed, then run the test suite (+ notebooks with the model answers)
+#   make exercises  rebuild every file derived from the exercise sources in exercises/src/
 #
 # Run `make help` for all targets.
 
@@ -26,18 +27,25 @@ export OMP_NUM_THREADS
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 # ---- tests ------------------------------------------------------------------
-NOTEBOOKS   := $(shell find notebooks -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
+# nbval runs the course notebooks with every "Your turn" stub replaced by its model answer
+# (ANSWERED, made from notebooks/ in a second by exercises/tools/build.py --answered), with
+# FLOWKIT_STRICT_CHECKS=1 so that a check that does not hold fails the notebook. The notebooks as
+# a learner gets them (stubs, checks that say "not done yet") are tested by
+# tests/test_exercise_sources.py and run in the browser tests.
+ANSWERED    := build/answered
 NBVAL_ARGS  ?= --nbval-lax --nbval-cell-timeout=300
 # PYTEST_ARGS holds the defaults; add options with e.g. `make test PYTEST_EXTRA="-k flows -x"`.
 PYTEST_ARGS  ?= -p no:cacheprovider -n 2 --dist loadfile -rfEs
 PYTEST_EXTRA ?=
-TEST_PATHS   ?= tests $(if $(NOTEBOOKS),notebooks $(NBVAL_ARGS))
+TEST_PATHS   ?= tests $(ANSWERED) $(NBVAL_ARGS)
 
 # ---- lab --------------------------------------------------------------------
+# The learner's JupyterLab: tools/jupyter/learner turns nbgrader's and jupytext's extensions off.
+# `make teach` is the teacher's: nbgrader's formgrader and assignment toolbar, jupytext, on exercises/.
 LAB_ARGS  ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help venv env lab test lock clean distclean images bench
+.PHONY: help venv env lab teach test lock clean distclean images bench exercises answered
 
 help:  ## show this help
 	@echo "flowkit course targets:"
@@ -60,10 +68,22 @@ $(STAMP): requirements.lock pyproject.toml
 
 lab: $(STAMP)  ## start JupyterLab on notebooks/ (extra options: LAB_ARGS=...)
 	@mkdir -p notebooks
-	exec $(BIN)/jupyter lab notebooks/ --ip=127.0.0.1 $(ROOT_FLAG) $(LAB_ARGS)
+	JUPYTER_CONFIG_PATH="$(abspath tools/jupyter/learner)" \
+	    exec $(BIN)/jupyter lab notebooks/ --ip=127.0.0.1 $(ROOT_FLAG) $(LAB_ARGS)
 
-test: $(STAMP)  ## run tests (and notebooks via nbval); add options with PYTEST_EXTRA=...
-	FLOWKIT_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest $(PYTEST_ARGS) $(PYTEST_EXTRA) $(TEST_PATHS)
+teach: $(STAMP)  ## the teacher's JupyterLab on exercises/ (nbgrader formgrader, jupytext) (LAB_ARGS=...)
+	cd exercises && PATH="$(abspath $(BIN)):$$PATH" JUPYTER_CONFIG_PATH="$(abspath tools/jupyter/teacher)" \
+	    exec $(abspath $(BIN))/jupyter lab . --ip=127.0.0.1 $(ROOT_FLAG) $(LAB_ARGS)
+
+exercises: $(STAMP)  ## rebuild the exercise cells, solutions, nbgrader sources + release/ from exercises/src/
+	$(BIN)/python exercises/tools/build.py --release
+
+answered: $(STAMP)
+	@rm -rf $(ANSWERED)
+	$(BIN)/python exercises/tools/build.py --answered $(ANSWERED) --no-write
+
+test: $(STAMP) answered  ## run tests (and the notebooks, answered, via nbval); add options with PYTEST_EXTRA=...
+	FLOWKIT_FAST=1 FLOWKIT_STRICT_CHECKS=1 MPLBACKEND=Agg $(BIN)/python -m pytest $(PYTEST_ARGS) $(PYTEST_EXTRA) $(TEST_PATHS)
 
 lock:  ## regenerate requirements.lock from requirements.in (fresh throwaway venv)
 	bash tools/lock.sh $(PYTHON)
@@ -96,10 +116,12 @@ bench: $(STAMP) $(BENCH_STAMP)  ## run the benchmarks and print the tables
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 # ---- exercises (nbgrader) ----------------------------------------------------------
-# Autograde a folder laid out as SUBMISSIONS/<student_id>/<assignment>/<notebook>.ipynb:
-# writes exercises/grades.csv, exercises/feedback/<student>/<assignment>/*.html and prints a
-# score table. Student code runs sandboxed when run as root (see exercises/README.md).
-#   make grade SUBMISSIONS=path/to/folder GRADE_ARGS="--timeout 30"
+# Autograde a folder laid out as SUBMISSIONS/<student_id>/<assignment>/<assignment>.ipynb:
+# writes exercises/grades.csv, exercises/feedback/<student>/<assignment>/*.html, adds the scores
+# to exercises/gradebook.db (backed up first) and prints a score table. Each notebook runs in its
+# own bubblewrap sandbox; without one it refuses unless GRADE_ARGS=--unsafe-no-sandbox
+# (see exercises/README.md).
+#   make grade SUBMISSIONS=path/to/folder GRADE_ARGS="--timeout 30 --jobs 2"
 SUBMISSIONS ?= tests/exercise_submissions/demo
 GRADE_ARGS  ?=
 .PHONY: grade

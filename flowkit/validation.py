@@ -35,7 +35,7 @@ from torch import Tensor
 __all__ = [
     "ArgumentTypeError", "as_shape", "as_chw", "module_dtype", "validate_batch", "validate_context",
     "check_module_device", "positive_int", "nonneg_int", "finite_real", "probability", "seed_or_none", "choice",
-    "as_real_tensor", "scores", "float_dtype", "is_traced",
+    "as_real_tensor", "scores", "float_dtype", "is_traced", "validate_int_images", "flow_module",
 ]
 
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -304,6 +304,50 @@ def validate_context(context: object, batch: int, *, where: str = "", dtype: tor
         raise ValueError(f"context{' in ' + where if where else ''} has {c.shape[0]} rows but the input has "
                          f"{batch}; pass one context row per input row")
     return c
+
+
+def flow_module(flow: object, where: str, *, needs: str = "log_prob", trainable: bool = False) -> torch.nn.Module:
+    """``flow`` if it is an ``nn.Module`` with a ``needs`` method (and, if ``trainable``, parameters to train).
+
+    Example:
+        >>> flow_module("my flow", "fit")
+        Traceback (most recent call last):
+        ...
+        flowkit.validation.ArgumentTypeError: fit: flow must be a torch.nn.Module with a log_prob method (e.g. a flowkit.Flow), got str
+    """
+    if not isinstance(flow, torch.nn.Module) or not callable(getattr(flow, needs, None)):
+        raise ArgumentTypeError(f"{_at(where)}flow must be a torch.nn.Module with a {needs} method (e.g. a "
+                                f"flowkit.Flow), got {type(flow).__name__}")
+    if trainable and not any(p.requires_grad for p in flow.parameters()):
+        raise ValueError(f"{_at(where)}flow has no trainable parameters (nothing to fit)")
+    return flow
+
+
+def validate_int_images(x: object, event_shape: Sequence[int] | None, n_bins: int, *, name: str = "x",
+                        where: str = "") -> Tensor:
+    """Check integer images: an integer tensor ``(batch, *event_shape)`` with values in ``0..n_bins-1``.
+
+    Example:
+        >>> import torch
+        >>> validate_int_images(torch.full((2, 1, 4, 4), 17), (1, 4, 4), 17, name="data", where="fit")
+        Traceback (most recent call last):
+        ...
+        ValueError: data in fit must hold values in 0..16 (n_bins=17), got values in [17, 17]
+    """
+    ctx = f" in {where}" if where else ""
+    if not isinstance(x, Tensor):
+        raise ArgumentTypeError(f"{name}{ctx} must be a torch.Tensor of integer images, got {type(x).__name__}")
+    if x.dtype == torch.bool or x.is_floating_point() or x.is_complex():
+        raise ArgumentTypeError(f"{name}{ctx} must be an integer tensor (values 0..{n_bins - 1}), got dtype {x.dtype}")
+    if event_shape is not None and (x.dim() != len(event_shape) + 1 or tuple(x.shape[1:]) != tuple(event_shape)):
+        expected = "(batch, " + ", ".join(str(s) for s in event_shape) + ")"
+        raise ValueError(f"{name}{ctx} must have shape {expected}, got {tuple(x.shape)}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name}{ctx} is an empty batch (shape {tuple(x.shape)}); pass at least one image")
+    lo, hi = int(x.min()), int(x.max())
+    if lo < 0 or hi >= n_bins:
+        raise ValueError(f"{name}{ctx} must hold values in 0..{n_bins - 1} (n_bins={n_bins}), got values in [{lo}, {hi}]")
+    return x
 
 
 def as_real_tensor(x: object, name: str, *, min_rows: int = 1, allow_int: bool = True) -> Tensor:

@@ -188,5 +188,7 @@ def test_pyproject_deps_satisfied_by_lock(lock, group):
 def test_pyproject_metadata():
     project = tomllib.loads(PYPROJECT.read_text())["project"]
     assert project["name"] == "flowkit"
-    assert project["version"] == "0.1.0"
+    import flowkit
+
+    assert project["version"] == flowkit.__version__, "pyproject.toml and flowkit.__version__ must agree"
     assert project["requires-python"] == ">=3.10"

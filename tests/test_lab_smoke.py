@@ -1,14 +1,17 @@
-"""`make lab` really starts a JupyterLab server (the README's first command).
+"""`make lab` really starts a JupyterLab server (the README's first command); `make teach` too.
 
 Runs ``make -s lab LAB_ARGS=...`` from the repo root in its own process group,
 waits for ``/api/status`` to answer with the token, then kills the whole group
-and checks that the port is free again.
+and checks that the port is free again. The learner's lab hides nbgrader (no formgrader, no
+assignment toolbar: its server extensions off, its lab extension disabled in the page config);
+the teacher's (`make teach`) shows it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -147,8 +150,10 @@ def test_make_lab_serves_jupyter(tmp_path):
         assert code == 403, f"unauthenticated /api/status answered {code}, expected 403"
 
         # lab is served, not just the bare server
-        code, _ = _get(f"{base}/lab?token={token}")
+        code, page = _get(f"{base}/lab?token={token}")
         assert code == 200, f"/lab answered {code}"
+        # the learner's lab: nbgrader's authoring/formgrader UI is off, server side and in the page
+        assert _nbgrader_visible(base, token, page) == (False, False), "make lab shows nbgrader's UI"
     finally:
         _kill_group(proc)
 
@@ -157,3 +162,50 @@ def test_make_lab_serves_jupyter(tmp_path):
             break
         time.sleep(0.5)
     assert not _port_open(port), f"something still listens on port {port} after killing `make lab`"
+
+
+def _page_config(page: bytes) -> dict:
+    m = re.search(rb'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S)
+    assert m, "no page config in /lab"
+    return json.loads(m.group(1))
+
+
+def _nbgrader_visible(base: str, token: str, page: bytes) -> tuple[bool, bool]:
+    """(formgrader served, nbgrader's lab extension enabled) for a running server."""
+    code, _ = _get(f"{base}/formgrader?token={token}")
+    config = _page_config(page)
+    disabled = config.get("disabledExtensions", [])
+    names = {e.get("name") for e in config.get("federated_extensions", [])}
+    enabled = "@jupyter/nbgrader" in names and "@jupyter/nbgrader" not in disabled
+    return code in (200, 302), enabled
+
+
+def test_make_teach_shows_nbgrader(tmp_path):
+    if shutil.which("make") is None:
+        pytest.skip("`make` is not installed")
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    env.pop("JUPYTER_TOKEN", None)
+    port, token = _free_port(), secrets.token_hex(16)
+    lab_args = f"--no-browser --port={port} --port-retries=0 --IdentityProvider.token={token}"
+    log = tmp_path / "teach.log"
+    base = f"http://127.0.0.1:{port}"
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(["make", "-s", "teach", f"LAB_ARGS={lab_args}"], cwd=REPO, env=env,
+                                stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline, status = time.monotonic() + STARTUP_TIMEOUT_S, None
+        while time.monotonic() < deadline and status != 200:
+            if proc.poll() is not None:
+                pytest.fail(f"`make teach` exited early with code {proc.returncode}:\n{_tail(log)}")
+            try:
+                status, _ = _get(f"{base}/api/status", token)
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.5)
+        assert status == 200, f"`make teach` did not start:\n{_tail(log)}"
+        code, page = _get(f"{base}/lab?token={token}")
+        assert code == 200
+        assert _nbgrader_visible(base, token, page) == (True, True), "make teach should show nbgrader's UI"
+        code, body = _get(f"{base}/api/contents/src", token)    # the teacher's lab opens exercises/
+        assert code == 200 and b"01_fundamentals" in body, body[:300]
+    finally:
+        _kill_group(proc)

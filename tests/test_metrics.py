@@ -168,6 +168,24 @@ def test_nll_and_bits_per_dim_of_a_continuous_flow() -> None:
         M.nll("model", x)
 
 
+def test_nll_and_anomaly_scores_take_a_context() -> None:
+    """p(x | c) = N((3 c₀, 0), I): every likelihood metric passes the context through to the flow."""
+    base = fk.ConditionalDiagNormal(2, context_features=2)
+    with torch.no_grad():
+        base.net.weight[0, 0] = 3.0
+    flow = fk.Flow(fk.Affine(2), base).double()
+    x, c = _randn(50, 2, 0), torch.eye(2, dtype=torch.float64)[torch.arange(50) % 2]
+    mean = torch.stack([3 * c[:, 0], torch.zeros(50, dtype=torch.float64)], 1)
+    ref = 0.5 * ((x - mean) ** 2).sum(1) + math.log(2 * math.pi)
+    assert torch.allclose(M.nll(flow, x, c, reduction="none"), ref, atol=1e-12)
+    assert torch.allclose(M.anomaly_scores(flow, x, c), ref, atol=1e-12)
+    assert M.nll(flow, x, context=c) == pytest.approx(float(ref.mean()), abs=1e-12)
+    assert M.bits_per_dim(flow, x, c) == pytest.approx(float(ref.mean()) / (2 * math.log(2)), abs=1e-12)
+    assert not torch.allclose(ref, M.nll(flow, x, 1 - c, reduction="none"))  # the context matters
+    with pytest.raises(ValueError, match="context.*rows"):
+        M.nll(flow, x, c[:10])
+
+
 def test_bits_per_dim_wraps_imageflow_importance_weighted(digits) -> None:
     from flowkit.image import RealNVP
 
@@ -178,15 +196,23 @@ def test_bits_per_dim_wraps_imageflow_importance_weighted(digits) -> None:
     model.nll(digits["train"][:256])  # data-dependent ActNorm initialisation (train mode)
     model.eval()
     x = digits["test"][:40]
-    iw = M.bits_per_dim(model, x, n_samples=6, seed=3, reduction="none")
+    iw = M.bits_per_dim(model, x, n_samples=6, seed=3, importance_weighted=True, reduction="none")
     ref = model.bits_per_dim(x, n_samples=6, importance_weighted=True, generator=torch.Generator().manual_seed(3),
                              reduction="none")
-    assert torch.allclose(iw, ref.double().detach(), atol=1e-6)
+    assert torch.equal(iw, ref.double())  # one implementation: the metric *is* ImageFlow.bits_per_dim
     avg = M.bits_per_dim(model, x, n_samples=6, seed=3, importance_weighted=False, reduction="none")
     assert torch.all(iw <= avg + 1e-9) and float((avg - iw).mean()) > 1e-4  # IW is the tighter bound
-    assert M.bits_per_dim(model, x, n_samples=6, seed=3) == pytest.approx(float(iw.mean()))
+    # the same defaults as ImageFlow.bits_per_dim (importance_weighted=False, batch_size=1024) ...
+    default = M.bits_per_dim(model, x, n_samples=6, seed=3)
+    assert default == float(model.bits_per_dim(x, n_samples=6, generator=torch.Generator().manual_seed(3)))
+    assert default == pytest.approx(float(avg.mean()), abs=1e-6)
+    # ... and with one sample the two estimators are identical
+    one_iw = M.bits_per_dim(model, x, seed=5, importance_weighted=True, reduction="none")
+    assert torch.equal(one_iw, M.bits_per_dim(model, x, seed=5, reduction="none"))
     s = M.anomaly_scores(model, x, n_samples=2)
     assert s.shape == (40,) and torch.isfinite(s).all()
+    assert torch.allclose(s, M.nll(model, x, n_samples=2, reduction="none"))
+    assert M.nll(model, x, seed=5) == pytest.approx(float(one_iw.mean()) * 64 * math.log(2), rel=1e-6)
 
 
 # ---------------------------------------------------------------------------------------- classifier
@@ -198,7 +224,14 @@ def test_digits_classifier_checkpoint_reaches_its_stated_accuracy(digits) -> Non
     raw = torch.load(CLF, map_location="cpu", weights_only=True)
     side = json.loads(CLF.with_suffix(".json").read_text())
     assert side["metrics"] == raw["metrics"]
-    assert side["command"].startswith("python -m flowkit.classifier") and "--out" in side["command"]
+    # the recorded command is the train CLI's classifier subcommand, and the one a user types gives it
+    assert side["command"] == raw["command"]
+    assert side["command"].startswith("python -m flowkit.train classifier ") and "--out" in side["command"]
+    from flowkit.train.classifier import command_of
+    from flowkit.train.cli import build_parser
+
+    typed = build_parser().parse_args(["classifier", "--out", "checkpoints/digits_classifier.pt"])
+    assert command_of(typed, typed.out) == side["command"]
     model = load_classifier(CLF)
     x, y = load_digits("test", return_labels=True)
     acc = float((model.predict(x) == y).double().mean())

@@ -85,3 +85,207 @@ def test_cuda_requested_but_unavailable(tmp_path: Path) -> None:
     assert "CUDA is not available" in proc.stderr and "--device cpu" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "c.pt").exists()
+
+
+# ----------------------------------------------------------------------------------------
+# issue 12, item 6: every argument is checked before any data is loaded or any step is taken
+# ----------------------------------------------------------------------------------------
+@pytest.fixture
+def no_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if the command gets as far as loading data or training."""
+    import flowkit.train.classifier as clf
+    import flowkit.train.image_run as image_run
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the command started loading data / training before rejecting its arguments")
+
+    monkeypatch.setattr(image_run, "load_data", boom)
+    monkeypatch.setattr(clf, "train_classifier", boom)
+
+
+BAD_CLI_ARGS = [
+    (["realnvp", "--lr", "inf"], "--lr must be finite, got inf"),
+    (["glow", "--lr", "nan"], "--lr must be finite, got nan"),
+    (["glow", "--lr", "0"], "--lr must be > 0, got 0.0"),
+    (["glow", "--weight-decay", "inf"], "--weight-decay must be finite, got inf"),
+    (["glow", "--weight-decay", "nan"], "--weight-decay must be finite, got nan"),
+    (["glow", "--weight-decay", "-0.1"], "--weight-decay must be >= 0, got -0.1"),
+    (["glow", "--clip-grad", "nan"], "--clip-grad must be finite, got nan"),
+    (["glow", "--clip-grad", "-1"], "--clip-grad must be >= 0, got -1.0"),
+    (["glow", "--steps", "0"], "--steps must be a positive int, got 0"),
+    (["glow", "--batch-size", "-3"], "--batch-size must be a positive int, got -3"),
+    (["glow", "--eval-every", "0"], "--eval-every must be a positive int, got 0"),
+    (["realnvp", "--couplings", "0"], "--couplings must be a positive int, got 0"),
+    (["glow", "--patience", "-1"], "--patience must be an int >= 0, got -1"),
+    (["glow", "--warmup", "-5"], "--warmup must be an int >= 0, got -5"),
+    (["glow", "--seed", "-1"], "--seed must be an int in [0, 2**63), got -1"),
+    (["glow", "--threads", "0"], "--threads must be a positive int, got 0"),
+    (["classifier", "--epochs", "0"], "--epochs must be a positive int, got 0"),
+    (["classifier", "--lr", "inf"], "--lr must be finite, got inf"),
+    (["classifier", "--weight-decay", "nan"], "--weight-decay must be finite, got nan"),
+]
+
+
+@pytest.mark.parametrize("argv,message", BAD_CLI_ARGS, ids=[" ".join(a) for a, _ in BAD_CLI_ARGS])
+def test_bad_arguments_exit_2_before_training(argv: list[str], message: str, tmp_path: Path, no_training: None,
+                                              capsys: pytest.CaptureFixture) -> None:
+    from flowkit.train import main
+
+    with pytest.raises(SystemExit) as done:
+        main([*argv, "--out", str(tmp_path / "m.pt")])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert f"error: {message}" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_lr_inf_subprocess_fails_fast_without_traceback(tmp_path: Path) -> None:
+    proc = _run("realnvp", "--lr", "inf", "--out", str(tmp_path / "r.pt"), check=False)
+    assert proc.returncode == 2 and "error: --lr must be finite, got inf" in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def _unusable_outs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    (tmp_path / "a_file").write_text("x")
+    cases = {"directory": (tmp_path, "is a directory"),
+             "under a regular file": (tmp_path / "a_file" / "m.pt", "is a file, not a directory")}
+    if sys.platform.startswith("linux"):
+        cases["/proc"] = (Path("/proc/flowkit_no_such_dir/m.pt"), "cannot write in /proc")
+        cases["/proc file"] = (Path("/proc/flowkit_m.pt"), "cannot write in /proc")
+    return cases
+
+
+@pytest.mark.parametrize("case", ["directory", "under a regular file", "/proc", "/proc file"])
+@pytest.mark.parametrize("command", ["glow", "classifier"])
+def test_unusable_out_is_found_before_training(case: str, command: str, tmp_path: Path, no_training: None,
+                                               capsys: pytest.CaptureFixture) -> None:
+    from flowkit.train import main
+
+    cases = _unusable_outs(tmp_path)
+    if case not in cases:
+        pytest.skip("needs Linux /proc")
+    out, why = cases[case]
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(SystemExit) as done:
+        main([command, "--out", str(out)])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"error: --out {out}" in err and why in err, err
+    assert sorted(tmp_path.rglob("*")) == before  # no .tmp, no probe file, nothing created
+
+
+# ----------------------------------------------------------------------------------------
+# Ctrl-C: exit 130, one line saying where the state is, no .tmp; --resume continues bit-identically
+# ----------------------------------------------------------------------------------------
+def _popen(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "flowkit.train", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+GLOW_RUN = ["glow", "--steps", "150", "--steps-per-level", "1", "--warmup", "20", *TINY]
+
+
+def test_sigint_saves_state_exits_130_and_resume_is_bit_identical(tmp_path: Path) -> None:
+    import signal
+
+    out = tmp_path / "g.pt"
+    proc = _popen(*GLOW_RUN, "--out", str(out))
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # the first evaluation (step 10): the loop is running
+    assert first.startswith("step"), first
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (stdout, stderr)
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and str(tmp_path / "g.state.pt") in lines[0] and "--resume" in lines[0], stderr
+    assert not list(tmp_path.glob("*.tmp")) and not out.exists()
+    interrupted_at = _load(tmp_path / "g.state.pt")["step"]
+    assert 10 <= interrupted_at < 150
+
+    resumed = _run("glow", "--resume", str(tmp_path / "g.state.pt"), "--progress", "off")  # options from the state
+    assert f"resumed glow from step {interrupted_at}" in resumed.stdout
+    straight = tmp_path / "s.pt"
+    _run(*GLOW_RUN, "--out", str(straight))
+    a, b = _load(out), _load(straight)
+    assert a["resumed_at"] == [interrupted_at] and "resumed_at" not in b
+    assert a["metrics"] == b["metrics"] and a["history"] == b["history"]
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in b["state_dict"])
+    sa, sb = _load(tmp_path / "g.state.pt"), _load(tmp_path / "s.state.pt")
+    assert all(torch.equal(sa["state_dict"][k], sb["state_dict"][k]) for k in sb["state_dict"])
+    assert sa["history"]["loss"] == sb["history"]["loss"]
+
+
+# ----------------------------------------------------------------------------------------
+# --resume with an option that differs from the saved run: refused, never silently ignored
+# ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def saved_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("resume") / "g.pt"
+    _run("glow", "--steps", "10", "--steps-per-level", "1", "--out", str(out), *TINY)
+    return out
+
+
+@pytest.mark.parametrize("option", [["--lr", "0.0005"], ["--lr=0.0005"], ["--weight-decay", "0.01"],
+                                    ["--hidden", "16"], ["--seed", "3"], ["--batch-size", "16"]])
+def test_resume_refuses_a_changed_option(option: list[str], saved_run: Path,
+                                         capsys: pytest.CaptureFixture) -> None:
+    from flowkit.train import main
+
+    state_file = saved_run.with_name("g.state.pt")
+    before = state_file.read_bytes()
+    with pytest.raises(SystemExit) as done:
+        main(["glow", "--resume", str(saved_run), "--steps", "20", *option])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    flag, value = option[0].split("=")[0], (option[1] if len(option) > 1 else option[0].split("=")[1])
+    assert f"{flag} {float(value) if flag in ('--lr', '--weight-decay') else value}" in err, err
+    assert "the saved run has" in err and "Start a new run" in err
+    assert state_file.read_bytes() == before
+
+
+def test_resume_accepts_the_same_values_and_the_changeable_options(saved_run: Path) -> None:
+    proc = _run("glow", "--resume", str(saved_run), "--lr", "0.001", "--hidden", "8", "--steps", "20",
+                "--eval-every", "5", "--progress", "off")
+    assert "resumed glow from step 10" in proc.stdout
+    ckpt = _load(saved_run)
+    assert ckpt["metrics"]["trained_steps"] == 20 and ckpt["history"]["val_step"] == [10, 15, 20]
+    assert "--eval-every 5" in ckpt["command"] and "--steps 20" in ckpt["command"]
+
+
+def test_resume_from_a_broken_state_names_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "x.state.pt"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    proc = _run("glow", "--resume", str(bad), check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"--resume {bad}: {bad}: cannot be read by torch.load" in proc.stderr, proc.stderr
+
+
+# ----------------------------------------------------------------------------------------
+# the digits classifier is a subcommand of the same CLI
+# ----------------------------------------------------------------------------------------
+def test_classifier_subcommand_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
+    from flowkit.metrics.classifier import load_classifier
+
+    out = tmp_path / "clf.pt"
+    proc = _run("classifier", "--epochs", "2", "--width", "4", "--feature-dim", "8", "--quiet", "--out", str(out))
+    assert "test accuracy" in proc.stdout
+    raw, side = _load(out), json.loads(out.with_suffix(".json").read_text())
+    assert raw["kind"] == "digits_classifier" and raw["metrics"] == side["metrics"] and raw["command"] == side["command"]
+    assert raw["command"] == ("python -m flowkit.train classifier --epochs 2 --batch-size 64 --lr 0.002 "
+                              f"--weight-decay 0.0001 --seed 0 --width 4 --feature-dim 8 --shift 1 --threads 1 --out {out}")
+    model = load_classifier(out)
+    assert model.config == {"width": 4, "feature_dim": 8} and not model.training
+
+
+def test_help_lists_every_option_of_every_command(capsys: pytest.CaptureFixture) -> None:
+    from flowkit.train import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--data", "--device", "--steps-per-level", "--couplings", "--resume", "--epochs", "--feature-dim"):
+        assert flag in text, flag

@@ -10,7 +10,7 @@ import torch
 
 from flowkit import AffineCoupling, Affine, Compose, DiagNormal, Flow, Reverse, StandardNormal
 from flowkit.train import History, fit, fit_reverse_kl
-from flowkit.train.loop import _progress_enabled
+from flowkit.train.progress import progress_enabled as _progress_enabled
 
 torch.set_num_threads(1)
 
@@ -184,9 +184,9 @@ def test_fit_nonfinite_midway_reports_step(moons_split):
     calls = {"n": 0}
     orig = flow.log_prob
 
-    def log_prob(x):  # becomes NaN on the 4th evaluation
+    def log_prob(x, context=None):  # becomes NaN on the 4th evaluation
         calls["n"] += 1
-        out = orig(x)
+        out = orig(x, context)
         return out * float("nan") if calls["n"] == 4 else out
 
     flow.log_prob = log_prob  # type: ignore[method-assign]
@@ -331,3 +331,179 @@ def test_reverse_kl_bad_arguments(kwargs, exc, word):
     log_density = kwargs.pop("log_density", lambda x: -0.5 * (x ** 2).sum(1))
     with pytest.raises(exc, match=word):
         fit_reverse_kl(flow, log_density, **{"steps": 2, **kwargs})
+
+
+# ----------------------------------------------------------------------------------------
+# conditional flows and image flows through fk.fit
+# ----------------------------------------------------------------------------------------
+def _two_class_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """x | c ~ N((±2, 0), 0.5²): the class (one-hot c) decides the side."""
+    g = torch.Generator().manual_seed(seed)
+    label = torch.randint(0, 2, (n,), generator=g)
+    x = 0.5 * torch.randn(n, 2, generator=g)
+    x[:, 0] += 4.0 * label - 2.0
+    return x, torch.nn.functional.one_hot(label, 2).float()
+
+
+def test_fit_with_context_trains_a_conditional_flow():
+    x, c = _two_class_data(2000, 0)
+    xv, cv = _two_class_data(500, 1)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        flow = Flow(Compose([AffineCoupling(2, hidden=(32,), context_features=2), Reverse(2),
+                             AffineCoupling(2, hidden=(32,), context_features=2), Reverse(2)]), StandardNormal(2))
+    hist = fit(flow, x, c, steps=300, lr=3e-3, val_data=xv, val_context=cv, seed=0)
+    with torch.no_grad():
+        right = float(-flow.log_prob(xv, cv).mean())
+        wrong = float(-flow.log_prob(xv, 1 - cv).mean())
+        left = flow.sample(2000, torch.tensor([[1.0, 0.0]]), generator=torch.Generator().manual_seed(0))
+    assert hist.final_val_nll == pytest.approx(right, abs=1e-4)  # val_nll is the conditional NLL
+    assert right < 1.8 and wrong > right + 5.0, (right, wrong)  # the context is used, not ignored
+    assert float(left[:, 0].mean()) == pytest.approx(-2.0, abs=0.3)
+    with pytest.raises(ValueError, match="context"):
+        fit(flow, x, c[:10], steps=1)
+    with pytest.raises(ValueError, match="val_context needs val_data"):
+        fit(flow, x, c, steps=1, val_context=cv)
+
+
+@pytest.fixture(scope="module")
+def digits_small() -> tuple[torch.Tensor, torch.Tensor]:
+    from flowkit.data.digits import digits_splits
+
+    d = digits_splits()
+    return d["train"][:400], d["val"][:100]
+
+
+def _tiny_realnvp():
+    from flowkit.image import RealNVP
+
+    return RealNVP(n_levels=1, n_couplings=1, hidden=8, seed=0)
+
+
+def test_fit_trains_an_imageflow_on_integer_images(digits_small):
+    from flowkit.metrics import nll
+
+    train, val = digits_small
+    model = _tiny_realnvp()
+    rng_before = torch.get_rng_state()
+    hist = fit(model, train, steps=40, batch_size=64, lr=3e-3, val_data=val, val_every=20, seed=0)
+    assert torch.equal(torch.get_rng_state(), rng_before)
+    assert hist.val_step == [0, 20, 40] and hist.val_nll[-1] < hist.val_nll[0] - 10, hist.val_nll
+    # the validation value is the dequantized bound with noise seeded 0, in nats per image
+    assert hist.val_nll[-1] == pytest.approx(nll(model, val, seed=0), rel=1e-6)
+    again = _tiny_realnvp()
+    assert fit(again, train, steps=40, batch_size=64, lr=3e-3, val_data=val, val_every=20, seed=0).loss == hist.loss
+    with pytest.raises(ValueError, match=r"0\.\.16"):
+        fit(_tiny_realnvp(), train + 1, steps=1)
+    with pytest.raises(TypeError, match="data"):
+        fit(_tiny_realnvp(), train.bool(), steps=1)
+
+
+# ----------------------------------------------------------------------------------------
+# the one loop and its hooks
+# ----------------------------------------------------------------------------------------
+def test_loop_takes_any_loss_and_records_what_it_returns():
+    from flowkit.train import StepLoss, train
+
+    w = torch.nn.Parameter(torch.tensor([2.0, -1.0]))
+    model = torch.nn.ParameterList([w])
+
+    def loss(m, state):
+        value = (w ** 2).sum()
+        return StepLoss(value, float(value.detach()), {"step_twice": 2.0 * state.step})
+
+    state = train(model, loss, steps=20, optimizer=torch.optim.SGD([w], lr=0.1))
+    assert state.step == 20 and state.history.step == list(range(1, 21))
+    assert state.history.extra["step_twice"] == [2.0 * s for s in range(1, 21)]
+    assert state.history.loss[-1] < 1e-3 * state.history.loss[0]
+    with pytest.raises(ValueError, match="scalar"):
+        train(model, lambda m, s: w * 1.0, steps=1, optimizer=torch.optim.SGD([w], lr=0.1))
+
+
+def test_loop_nonfinite_gradient_stops_before_the_update():
+    from flowkit.train import train
+
+    w = torch.nn.Parameter(torch.tensor([1.0]))
+    model = torch.nn.ParameterList([w])
+
+    def loss(m, state):  # a finite value, a NaN gradient at step 3
+        return _loss_nan_grad(w, state.step)
+
+    with pytest.raises(FloatingPointError, match=r"gradient norm became non-finite \(nan\) at step 3"):
+        train(model, loss, steps=10, optimizer=torch.optim.SGD([w], lr=0.1))
+    assert float(w.detach()) == pytest.approx(1.0 - 2 * 0.1)  # steps 1 and 2 only
+    assert w.grad is None
+
+
+def _loss_nan_grad(w: torch.Tensor, step: int) -> torch.Tensor:
+    if step != 3:
+        return w.sum()
+    return torch.sqrt(w.sum() * 0.0)  # value 0, d/dw sqrt(0·w) = 0·inf = nan
+
+
+def test_hooks_schedule_validation_early_stop_and_best_restore():
+    from flowkit.train import LRSchedule, Validation, train
+
+    s = LRSchedule.warmup(1e-3, warmup=100, total=1500)
+    for step in (1, 50, 100, 101, 800, 1500, 2000):  # the formula python -m flowkit.train always used
+        t = min(max(step - 100, 0) / 1400, 1.0)
+        ref = 1e-3 * step / 100 if step <= 100 else 1e-3 * 0.5 * (1.0 + math.cos(math.pi * t))
+        assert s.lr_at(step) == ref
+    assert LRSchedule.warmup(1e-3, warmup=0, total=10, schedule="constant").lr_at(7) == 1e-3
+    with pytest.raises(ValueError, match="lr"):
+        LRSchedule.warmup(float("inf"), total=10)
+
+    w = torch.nn.Parameter(torch.tensor([0.0]))
+    values = iter([5.0, 4.0, 4.5, 3.99995, 4.2, 4.3, 1.0])
+    snapshots = []
+    val = Validation(lambda m: next(values), every=2, patience=3, min_delta=1e-4, restore_best=True,
+                     on_eval=lambda state, v, improved: snapshots.append((state.step, improved)))
+    sched = LRSchedule(lambda step: 0.1 * step)
+    state = train(torch.nn.ParameterList([w]), lambda m, st: -w.sum(), steps=100,
+                  optimizer=torch.optim.SGD([w], lr=1.0), hooks=[sched, val])
+    # 3.99995 is not better than 4.0 by more than min_delta: patience runs out at step 10
+    assert snapshots == [(2, True), (4, True), (6, False), (8, False), (10, False)]
+    assert state.stop_reason == "early_stop" and state.step == 10
+    assert state.history.lr == [0.1 * k for k in range(1, 11)]
+    assert val.best == 4.0 and val.best_step == 4
+    assert float(w.detach()) == pytest.approx(sum(0.1 * k for k in range(1, 5)))  # the weights of step 4
+
+
+def test_stop_on_interrupt_ends_at_a_step_boundary_and_restores_the_handler():
+    import signal
+
+    from flowkit.train import Checkpoint, StopOnInterrupt, train
+
+    before = signal.getsignal(signal.SIGINT)
+    w = torch.nn.Parameter(torch.tensor([0.0]))
+    saved = []
+
+    def loss(m, state):
+        if state.step == 5:
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C in the middle of step 5
+        return -w.sum()
+
+    state = train(torch.nn.ParameterList([w]), loss, steps=100, optimizer=torch.optim.SGD([w], lr=1.0),
+                  hooks=[StopOnInterrupt(), Checkpoint(lambda st: saved.append(st.step), every=50)])
+    assert state.stop_reason == "interrupted" and state.step == 5 and saved == [5]
+    assert float(w.detach()) == 5.0  # step 5 completed, nothing after it
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_seeded_is_the_one_seeded_rng_and_leaves_the_caller_alone():
+    import flowkit.image.builders as builders
+    from flowkit.rng import seeded
+
+    assert not hasattr(builders, "_seeded")
+    state = torch.get_rng_state()
+    with seeded(7):
+        a = torch.randn(3)
+    with seeded(7):
+        b = torch.randn(3)
+    assert torch.equal(a, b) and torch.equal(torch.get_rng_state(), state)
+    with seeded(None):
+        torch.randn(1)
+    assert not torch.equal(torch.get_rng_state(), state)  # None: the global RNG, unforked
+    with pytest.raises(ValueError, match="seed"):
+        with seeded(-1):
+            pass

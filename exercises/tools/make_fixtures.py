@@ -1,87 +1,69 @@
-"""Write the test submissions under ``tests/exercise_submissions/`` from the released notebooks.
+"""The test submissions under ``tests/exercise_submissions/``, derived from the exercise sources.
 
 * ``demo/``: a correct (alice), a wrong (bob) and a hostile (mallory) student — the folder that
-  ``make grade`` grades by default;
+  ``make grade`` grades by default; bob makes one of each exercise source's own typical mistakes
+  (``MISTAKES`` in ``exercises/src/``), so the grader's verdict can be compared with the learner's;
 * ``cases/``: one student per hostile or broken behaviour, all on 01_fundamentals.
 
-Each submission is the *released* notebook with the solution cells filled in (from the source
-solutions, or with the code below), the way a learner would hand it in.
-Run: ``.venv/bin/python exercises/tools/make_fixtures.py``.
+Each submission is the released notebook (solution regions replaced by the stub) with the solution
+cells filled in the way a learner would hand it in. Written by ``make exercises`` (tools/build.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import textwrap
-from pathlib import Path
 
 import nbformat
+from assignments import release_notebook
+from exsource import ExerciseSource, solution_of
 
-HERE = Path(__file__).resolve().parent
-EXERCISES = HERE.parent
-OUT = EXERCISES.parent / "tests" / "exercise_submissions"
 DELETE = object()
+__all__ = ["fixtures", "STUDENTS", "BOB"]
 
 
-def release_all() -> dict[str, nbformat.NotebookNode]:
-    tmp = Path(tempfile.mkdtemp())
-    try:
-        shutil.copy(EXERCISES / "nbgrader_config.py", tmp)
-        shutil.copytree(EXERCISES / "source", tmp / "source")
-        names = sorted(p.name for p in (tmp / "source").iterdir())
-        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-        subprocess.run([sys.executable, str(HERE / "nbgrader_steps.py"), "release", *names], cwd=tmp, env=env,
-                       check=True, stdout=subprocess.DEVNULL)
-        return {a: nbformat.read(tmp / "release" / a / f"{a}.ipynb", as_version=4) for a in names}
-    finally:
-        shutil.rmtree(tmp)
-
-
-def solutions(assignment: str) -> dict[str, str]:
-    nb = nbformat.read(EXERCISES / "source" / assignment / f"{assignment}.ipynb", as_version=4)
-    out = {}
-    for c in nb.cells:
-        meta = c.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            out[meta["grade_id"]] = "\n".join(line for line in c.source.splitlines()
-                                              if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-    return out
-
-
-def submission(release: nbformat.NotebookNode, assignment: str, changes: dict) -> nbformat.NotebookNode:
-    nb = nbformat.from_dict(release)
-    sols = solutions(assignment)
+def submission(source: nbformat.NotebookNode, changes: dict) -> nbformat.NotebookNode:
+    """The release of ``source`` answered with its solutions, then ``changes`` (grade_id -> new text)."""
+    nb = release_notebook(source)
+    solutions = {c.metadata["nbgrader"]["grade_id"]: solution_of(c.source) for c in source.cells
+                 if c.metadata.get("nbgrader", {}).get("solution")}
     cells = []
     for c in nb.cells:
         gid = c.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in sols:
-            c.source = sols[gid]
+        if gid in solutions:
+            c.source = solutions[gid]
         if gid in changes:
             new = changes[gid]
             if new is DELETE:
                 continue
             before = c.source
             c.source = new(c.source) if callable(new) else textwrap.dedent(new).strip("\n")
-            assert c.source != before, f"{assignment}/{gid}: the change did not apply"
+            assert c.source != before, f"{gid}: the change did not apply"
         cells.append(c)
     nb.cells = cells
     return nb
+
+
+def mistake(ex: ExerciseSource, name: str):
+    """An edit that makes ``ex``'s typical mistake ``name`` (from its source's MISTAKES)."""
+    found = [m for m in ex.mistakes if m["name"] == name]
+    assert found, f"{ex.key} has no mistake named {name!r}"
+
+    def apply(src: str) -> str:
+        for old, new in found[0]["replace"]:
+            assert old in src, f"{ex.key}: {old!r} is not in the answer"
+            src = src.replace(old, new)
+        return src
+    return apply
 
 
 # -- the students -------------------------------------------------------------------------------
 WRONG_LOGDET = lambda src: src.replace(  # noqa: E731 - forward log-det off by log 2
     "return x, self.log_scale.sum().expand(z.shape[0])",
     "return x, (self.log_scale.sum() + math.log(2)).expand(z.shape[0])")
-NO_ABS = lambda src: src.replace("torch.log(torch.abs(torch.diagonal(", "torch.log((torch.diagonal(")  # noqa: E731
-NO_DEQUANT = lambda src: src.replace(  # noqa: E731 - bits/dim without the D·log K term
-    "return (nll_nats + num_dims * math.log(n_bins)) / (num_dims * math.log(2))",
-    "return nll_nats / (num_dims * math.log(2))")
-NO_HW = lambda src: src.replace("hw = z.shape[2] * z.shape[3]", "hw = 1")  # noqa: E731 - forgets the H·W pixels
-NO_TIES = lambda src: src.replace(" + 0.5 * (b == a).double()", "")  # noqa: E731 - ties count 0, not ½
+# bob: one typical mistake per assignment, by (exercise, name of the mistake in its source)
+BOB = {"01_fundamentals": ("ex2", "the log-det off by log 2"), "03_coupling": ("ex1", "no absolute value"),
+       "04_realnvp": ("ex2", "no dequantization term"), "05_glow": ("ex1", "the log-det without H·W"),
+       "06_evaluation": ("ex2", "ties count 0")}
 
 MALLORY_EX2 = '''
 import torch
@@ -98,10 +80,10 @@ class ScaleShift(fk.Transform):
         self.log_scale = torch.nn.Parameter(0.5 * torch.randn(features))
         self.shift = torch.nn.Parameter(torch.randn(features))
 
-    def _forward(self, z):
+    def forward(self, z):
         return z, self.log_scale.sum().expand(z.shape[0])      # wrong map, right log-det
 
-    def _inverse(self, x):
+    def inverse(self, x):
         return x, (-self.log_scale.sum()).expand(x.shape[0])
 '''
 
@@ -110,7 +92,7 @@ SNOOP_EX1 = '''
 import glob, os, flowkit
 repo = os.path.dirname(os.path.dirname(os.path.abspath(flowkit.__file__)))
 leaks = []
-for pattern in [repo + "/exercises/source/*/*.ipynb", repo + "/exercises/tools/make_source.py",
+for pattern in [repo + "/exercises/source/*/*.ipynb", repo + "/exercises/src/01_fundamentals/ex1_affine_density.py",
                 repo + "/tests/exercise_submissions/*/*/*/*.ipynb", "/tmp/flowkit-grade-*/course/source/*/*.ipynb",
                 "/tmp/flowkit-grade-*/course/autograded/*/*/*.ipynb", os.getcwd() + "/*.ipynb"]:
     for path in glob.glob(pattern):
@@ -184,8 +166,7 @@ A4, A5, A6 = "04_realnvp", "05_glow", "06_evaluation"
 STUDENTS = {
     "demo": {
         "alice": {A1: {}, A2: {}, A3: {}, A4: {}, A5: {}, A6: {}},
-        "bob": {A1: {"ex2-solution": WRONG_LOGDET}, A3: {"ex1-solution": NO_ABS},
-                A4: {"ex1-solution": NO_DEQUANT}, A5: {"ex1-solution": NO_HW}, A6: {"ex1-solution": NO_TIES}},
+        "bob": {},   # filled from BOB by fixtures()
         "mallory": {A1: {"ex2-solution": MALLORY_EX2}},
     },
     "cases": {
@@ -203,17 +184,14 @@ STUDENTS = {
 }
 
 
-def main() -> None:
-    releases = release_all()
-    for folder, students in STUDENTS.items():
-        shutil.rmtree(OUT / folder, ignore_errors=True)
-        for student, assignments in students.items():
+def fixtures(sources: dict[str, nbformat.NotebookNode], by_key: dict[str, ExerciseSource]) -> dict[str, str]:
+    """Every test submission: path relative to the repository -> notebook text."""
+    students = {folder: {k: dict(v) for k, v in group.items()} for folder, group in STUDENTS.items()}
+    students["demo"]["bob"] = {a: {f"{n}-solution": mistake(by_key[f"{a}/{n}"], name)} for a, (n, name) in BOB.items()}
+    out = {}
+    for folder, group in students.items():
+        for student, assignments in group.items():
             for a, changes in assignments.items():
-                path = OUT / folder / student / a / f"{a}.ipynb"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                nbformat.write(submission(releases[a], a, changes), path)
-                print("wrote", path.relative_to(OUT.parents[1]))
-
-
-if __name__ == "__main__":
-    main()
+                nb = submission(sources[a], changes)
+                out[f"tests/exercise_submissions/{folder}/{student}/{a}/{a}.ipynb"] = nbformat.writes(nb) + "\n"
+    return out

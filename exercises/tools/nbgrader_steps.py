@@ -3,8 +3,8 @@
 Usage (from a course directory, with the venv's bin/ on PATH)::
 
     python nbgrader_steps.py release  A [A ...]   # nbgrader generate_assignment A --force
-    python nbgrader_steps.py autograde A [A ...]  # nbgrader autograde A --force (all students)
-    python nbgrader_steps.py feedback A [A ...]   # nbgrader generate_feedback A --force
+
+(Grading is ``make grade`` — tools/grade.py — not nbgrader's autograde; see README.md.)
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ def main(argv: list[str]) -> int:
     api = NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
     ok = True
     for a in assignments:
-        calls = {"release": [("generate_assignment", lambda a=a: api.generate_assignment(a, force=True))],
-                 "autograde": [("autograde", lambda a=a: api.autograde(a, "*", force=True))],
-                 "feedback": [("generate_feedback", lambda a=a: api.generate_feedback(a, force=True))]}[step]
+        if step != "release":
+            raise SystemExit(f"unknown step {step!r}: only 'release' (grade with `make grade`)")
+        calls = [("generate_assignment", lambda a=a: api.generate_assignment(a, force=True))]
         for name, call in calls:
             print(f"\n$ nbgrader {name} {a}", flush=True)
             result = call()

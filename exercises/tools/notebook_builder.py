@@ -1,4 +1,4 @@
-"""Tiny helpers to write nbgrader source notebooks with nbformat (used by make_source.py).
+"""Tiny helpers to write nbgrader source notebooks with nbformat (used by assignments.py).
 
 Each helper returns one cell with the nbgrader metadata (schema 3) that ``nbgrader
 generate_assignment`` and ``nbgrader autograde`` expect:
@@ -7,9 +7,9 @@ generate_assignment`` and ``nbgrader autograde`` expect:
 * :func:`given` — locked, ungraded code (imports, helpers, plots the learner just runs);
 * :func:`solution` — an unlocked solution cell; the text between ``### BEGIN SOLUTION`` and
   ``### END SOLUTION`` is replaced by ``raise NotImplementedError()`` in the released version;
-* :func:`tests` — a locked, autograded test cell worth ``points``; the visible part gives
-  immediate feedback, the part between ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS`` is
-  removed from the released version and restored by ``nbgrader autograde``.
+* :func:`tests` — a locked, autograded test cell worth ``points``; its code calls
+  ``check_exercise("<assignment>/<grade_id>")`` (the check lives in ``flowkit.course.checks``;
+  hidden checks live with the grader in ``exercises/hidden_checks/``).
 """
 
 from __future__ import annotations
@@ -20,34 +20,6 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 SCHEMA = 3
-
-# Every hidden-test block starts with this: it refuses to grade in a kernel where the
-# comparison functions the course relies on were replaced (a patched ``torch.allclose``
-# that always returns True, a stubbed ``flowkit.check``), and gives a pristine ``check``.
-INTEGRITY = '''\
-import importlib as _il
-import math as _math
-
-import torch as _torch
-
-assert not _torch.allclose(_torch.zeros(3), _torch.ones(3)), "grader: torch.allclose was tampered with"
-assert type(_torch.allclose).__name__ == "builtin_function_or_method", "grader: torch.allclose was replaced"
-_check = _il.reload(_il.import_module("flowkit.checks")).check
-
-
-def _floats(t):
-    t = t.detach() if isinstance(t, _torch.Tensor) else _torch.tensor(t, dtype=_torch.float64)
-    return [float(v) for v in t.double().reshape(-1).tolist()]
-
-
-def _maxerr(a, b):
-    a, b = _floats(a), _floats(b)
-    assert len(a) == len(b), f"grader: {len(a)} values, expected {len(b)}"
-    return max([abs(x - y) if _math.isfinite(x) else _math.inf for x, y in zip(a, b, strict=True)] + [0.0])
-'''
-
-
-CANARY = "[grader] {} complete"
 
 
 def _meta(**nbgrader) -> dict:
@@ -79,12 +51,13 @@ def solution(code: str, grade_id: str) -> nbformat.NotebookNode:
     return cell
 
 
-def tests(visible: str, hidden: str, grade_id: str, points: float) -> nbformat.NotebookNode:
-    # the last line is a canary: tools/grade.py zeroes a test cell whose output lacks it (a cell
-    # that "passed" without running, e.g. rewritten by an input transformer)
-    src = (_src(visible) + "\n\n### BEGIN HIDDEN TESTS\n" + INTEGRITY + _src(hidden)
-           + f"\nprint({CANARY.format(grade_id)!r})\n### END HIDDEN TESTS")
-    cell = new_code_cell(src)
+def tests(grade_id: str, points: float, source: str) -> nbformat.NotebookNode:
+    """The test cell: it runs the exercise's check from ``flowkit.course.checks`` on the learner's code.
+
+    When grading, this cell is not run: the grader runs the same check (and hidden ones) in its
+    own process, against the learner's code in a sandbox (``exercises/grader/``).
+    """
+    cell = new_code_cell(_src(source))
     cell.metadata = _meta(grade=True, solution=False, locked=True, grade_id=grade_id, points=points)
     return cell
 

@@ -10,7 +10,8 @@ Layers (all :class:`flowkit.Transform` s)
     :func:`channel_mask` and a :class:`ResNet` conditioner.
 Models
     :class:`ImageFlow` (a :class:`flowkit.Flow` with ``nll``/``bits_per_dim`` of integer
-    images) and its two architectures :class:`RealNVP`, :class:`Glow`.
+    images) and its two architectures :class:`RealNVP`, :class:`Glow`; the class-conditional
+    :class:`ConditionalRealNVP` (:class:`ContextChannels` hands a flat context to image couplings).
 Discrete data
     :class:`UniformDequantization`, :class:`VariationalDequantization` (a conditional
     :class:`flowkit.Flow`), :func:`nats_to_bits_per_dim`, :func:`dequantized_nll`; data in
@@ -20,6 +21,7 @@ Discrete data
 from .actnorm import ActNorm
 from .bpd import bits_per_dim, dequantized_nll, nats_to_bits_per_dim
 from .builders import Glow, RealNVP
+from .conditional import ConditionalRealNVP, ContextChannels
 from .dequantization import Dequantization, UniformDequantization, VariationalDequantization
 from .imageflow import ImageFlow
 from .invconv import InvConv1x1
@@ -32,7 +34,7 @@ from .squeeze import Squeeze
 __all__ = [
     "Squeeze", "Logit", "ActNorm", "InvConv1x1", "Split", "MultiScale",
     "checkerboard_mask", "channel_mask", "ResNet", "ResidualBlock",
-    "ImageFlow", "RealNVP", "Glow",
+    "ImageFlow", "RealNVP", "Glow", "ConditionalRealNVP", "ContextChannels",
     "Dequantization", "UniformDequantization", "VariationalDequantization",
     "nats_to_bits_per_dim", "dequantized_nll", "bits_per_dim",
 ]

@@ -13,13 +13,13 @@ so a few minutes of CPU training reach a good likelihood.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
 
+from ..rng import seeded
 from ..transforms.base import Compose, Transform
 from ..transforms.coupling import AffineCoupling, conditioner_sizes
 from ..validation import as_chw, positive_int
@@ -34,16 +34,6 @@ from .resnet import ResNet
 from .squeeze import Squeeze
 
 __all__ = ["RealNVP", "Glow"]
-
-
-@contextlib.contextmanager
-def _seeded(seed: int | None) -> Iterator[None]:
-    if seed is None:
-        yield
-        return
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
 
 
 def _generative(layers: Sequence[Transform]) -> Compose:
@@ -142,7 +132,7 @@ class RealNVP(ImageFlow):
         positive_int(n_couplings, "n_couplings", "RealNVP")
         _check_divisible(H, W, 2 ** (n_levels - 1), n_levels, "RealNVP")
         spec = _Couplings(hidden, n_blocks, scale_bound, direction)
-        with _seeded(seed):
+        with seeded(seed):
             levels, splits = [], []
             cur = (C, H, W)
             for lvl in range(n_levels):
@@ -196,7 +186,7 @@ class Glow(ImageFlow):
         positive_int(n_steps, "n_steps", "Glow")
         _check_divisible(H, W, 2 ** n_levels, n_levels, "Glow")
         spec = _Couplings(hidden, n_blocks, scale_bound, direction, net)
-        with _seeded(seed):
+        with seeded(seed):
             levels, splits = [], []
             cur = (C, H, W)
             for lvl in range(n_levels):

@@ -13,38 +13,38 @@ Architecture (≈ 40 k parameters, ≈ 170 KB)::
 
 Reproduce the shipped checkpoint (CPU, one thread, deterministic)::
 
-    python -m flowkit.classifier --out checkpoints/digits_classifier.pt
+    python -m flowkit.train classifier --out checkpoints/digits_classifier.pt
 
-It trains on the course's train split (:func:`flowkit.digits.load_digits`, 1200 images) with
-Adam and small random shifts, keeps the weights with the best validation accuracy and
-reports the test accuracy (397 images) in the checkpoint and in a JSON sidecar
-``<out>.json`` together with the exact command. The checkpoint holds only tensors and plain
-Python values: ``torch.load(path, weights_only=True)`` reads it; :func:`load_classifier`
-rebuilds the model.
+The training (:mod:`flowkit.train.classifier`, the one training loop) uses the course's train
+split (:func:`flowkit.data.digits.load_digits`, 1200 images) with Adam and small random shifts,
+keeps the weights with the best validation accuracy and reports the test accuracy (397 images)
+in the checkpoint and in a JSON sidecar ``<out>.json`` together with the exact command. The
+checkpoint holds only tensors and plain Python values: ``torch.load(path, weights_only=True)``
+reads it; :func:`load_classifier` rebuilds the model and checks the file like every flowkit
+checkpoint (:func:`flowkit.train.checkpoints.read_checkpoint`).
+
+Example:
+    >>> import torch
+    >>> from flowkit.metrics.classifier import load_classifier
+    >>> clf = load_classifier()
+    >>> clf.features(torch.zeros(2, 1, 8, 8)).shape
+    torch.Size([2, 64])
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
-import json
 import os
-import shlex
-import sys
-import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-__all__ = ["DigitsClassifier", "load_classifier", "train_classifier", "accuracy", "DEFAULT_CHECKPOINT", "main"]
+__all__ = ["DigitsClassifier", "load_classifier", "accuracy", "DEFAULT_CHECKPOINT"]
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "digits_classifier.pt"
-FORMAT = 1
-DEFAULTS: dict[str, Any] = {"epochs": 60, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4, "seed": 0,
-                            "width": 16, "feature_dim": 64, "shift": 1, "threads": 1}
 
 
 def _as_images(x: Tensor) -> Tensor:
@@ -67,7 +67,13 @@ def _as_images(x: Tensor) -> Tensor:
 
 
 class DigitsClassifier(nn.Module):
-    """Tiny CNN for the 8×8 digits; inputs on the 0..16 intensity scale (see :func:`_as_images`)."""
+    """Tiny CNN for the 8×8 digits; inputs on the 0..16 intensity scale (see :func:`_as_images`).
+
+    Example:
+        >>> import torch
+        >>> DigitsClassifier(width=4, feature_dim=8)(torch.zeros(3, 1, 8, 8)).shape
+        torch.Size([3, 10])
+    """
 
     def __init__(self, width: int = 16, feature_dim: int = 64) -> None:
         super().__init__()
@@ -95,7 +101,14 @@ class DigitsClassifier(nn.Module):
 
 @torch.no_grad()
 def accuracy(model: DigitsClassifier, x: Tensor, y: Tensor) -> float:
-    """Fraction of correctly classified images (model in eval mode)."""
+    """Fraction of correctly classified images (model in eval mode).
+
+    Example:
+        >>> from flowkit.data.digits import load_digits
+        >>> x, y = load_digits("test", return_labels=True)
+        >>> accuracy(load_classifier(), x, y) > 0.95
+        True
+    """
     was = model.training
     model.eval()
     try:
@@ -104,71 +117,16 @@ def accuracy(model: DigitsClassifier, x: Tensor, y: Tensor) -> float:
         model.train(was)
 
 
-def _shift(x: Tensor, max_shift: int, gen: torch.Generator) -> Tensor:
-    """Random translations by up to ``max_shift`` pixels (zero padding), one per image."""
-    if max_shift <= 0:
-        return x
-    n = x.shape[0]
-    pad = F.pad(x, (max_shift,) * 4)
-    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=gen)
-    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=gen)
-    out = torch.empty_like(x)
-    for i in range(n):
-        out[i] = pad[i, :, dy[i]:dy[i] + 8, dx[i]:dx[i] + 8]
-    return out
-
-
-def train_classifier(*, epochs: int = DEFAULTS["epochs"], batch_size: int = DEFAULTS["batch_size"],
-                     lr: float = DEFAULTS["lr"], weight_decay: float = DEFAULTS["weight_decay"],
-                     seed: int = DEFAULTS["seed"], width: int = DEFAULTS["width"],
-                     feature_dim: int = DEFAULTS["feature_dim"], shift: int = DEFAULTS["shift"],
-                     log: bool = False) -> tuple[DigitsClassifier, dict[str, Any]]:
-    """Train on the train split, keep the best validation accuracy; returns ``(model, metrics)``."""
-    from ..data.digits import load_digits
-
-    x_tr, y_tr = load_digits("train", return_labels=True)  # type: ignore[misc]
-    x_va, y_va = load_digits("val", return_labels=True)  # type: ignore[misc]
-    x_te, y_te = load_digits("test", return_labels=True)  # type: ignore[misc]
-    with torch.random.fork_rng(devices=[]):  # seeded initialisation, caller's global RNG untouched
-        torch.manual_seed(seed)
-        model = DigitsClassifier(width, feature_dim)
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    xf = x_tr.float()
-    best = (-1.0, -1)
-    best_state: dict[str, Tensor] = {}
-    for epoch in range(epochs):
-        model.train()
-        perm = torch.randperm(xf.shape[0], generator=gen)
-        for i in range(0, xf.shape[0], batch_size):
-            idx = perm[i:i + batch_size]
-            loss = F.cross_entropy(model(_shift(xf[idx], shift, gen)), y_tr[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        sched.step()
-        val_acc = accuracy(model, x_va, y_va)
-        if val_acc > best[0]:
-            best = (val_acc, epoch + 1)
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if log:
-            print(f"epoch {epoch + 1:3d}  loss {float(loss):.4f}  val acc {val_acc:.4f}", file=sys.stderr)
-    model.load_state_dict(best_state)
-    model.eval()
-    metrics = {"train_acc": accuracy(model, x_tr, y_tr), "val_acc": accuracy(model, x_va, y_va),
-               "test_acc": accuracy(model, x_te, y_te), "best_epoch": best[1], "epochs": epochs,
-               "n_test": int(x_te.shape[0])}
-    return model, metrics
-
-
 @functools.lru_cache(maxsize=4)
 def _cached(path: str, mtime: float) -> DigitsClassifier:
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, dict) or ckpt.get("kind") != "digits_classifier" or "state_dict" not in ckpt:
-        raise ValueError(f"{path}: not a flowkit.classifier checkpoint")
-    model = DigitsClassifier(**ckpt["config"])
-    model.load_state_dict(ckpt["state_dict"])
+    from ..train.checkpoints import read_checkpoint
+
+    ckpt = read_checkpoint(path, kind="digits_classifier")
+    try:
+        model = DigitsClassifier(**ckpt["config"])
+        model.load_state_dict(ckpt["state_dict"])
+    except (TypeError, RuntimeError) as e:
+        raise ValueError(f"{path}: the config or weights do not fit a DigitsClassifier: {e}") from None
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -178,55 +136,23 @@ def _cached(path: str, mtime: float) -> DigitsClassifier:
 def load_classifier(path: str | os.PathLike | None = None) -> DigitsClassifier:
     """The classifier saved at ``path`` (default: the shipped ``checkpoints/digits_classifier.pt``), in eval mode.
 
-    Loaded with ``weights_only=True``; cached per file, with frozen parameters (shared: do not train it).
+    Loaded with ``weights_only=True`` and checked (:func:`flowkit.train.checkpoints.read_checkpoint`:
+    a truncated, non-flowkit, NaN-weight or sidecar-mismatched file is a ``ValueError`` naming the
+    path); cached per file, with frozen parameters (shared: do not train it).
+
+    Example:
+        >>> load_classifier().config
+        {'width': 16, 'feature_dim': 64}
     """
     p = Path(path) if path is not None else DEFAULT_CHECKPOINT
     if not p.exists():
-        raise FileNotFoundError(f"{p} not found; create it with `python -m flowkit.classifier --out {p}`")
+        raise FileNotFoundError(f"{p} not found; create it with `python -m flowkit.train classifier --out {p}`")
     return _cached(str(p.resolve()), p.stat().st_mtime)
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m flowkit.classifier",
-                                description="Train the 8×8 digits classifier used by flowkit.metrics.")
-    p.add_argument("--out", default="checkpoints/digits_classifier.pt")
-    for k in ("epochs", "batch_size", "seed", "width", "feature_dim", "shift", "threads"):
-        p.add_argument("--" + k.replace("_", "-"), type=int, default=DEFAULTS[k])
-    for k in ("lr", "weight_decay"):
-        p.add_argument("--" + k.replace("_", "-"), type=float, default=DEFAULTS[k])
-    p.add_argument("--quiet", action="store_true")
-    return p
+def __getattr__(name: str) -> Any:
+    if name == "train_classifier":  # flowkit 0.1 name; the training lives in flowkit.train.classifier
+        from ..train.classifier import train_classifier
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    a = _parser().parse_args(argv)
-    torch.set_num_threads(a.threads)
-    t0 = time.time()
-    model, metrics = train_classifier(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
-                                      weight_decay=a.weight_decay, seed=a.seed, width=a.width,
-                                      feature_dim=a.feature_dim, shift=a.shift, log=not a.quiet)
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    command = "python -m flowkit.classifier " + " ".join(
-        f"--{k.replace('_', '-')} {getattr(a, k)}" for k in
-        ("epochs", "batch_size", "lr", "weight_decay", "seed", "width", "feature_dim", "shift", "threads")
-    ) + f" --out {shlex.quote(a.out)}"
-    ckpt = {"format": FORMAT, "kind": "digits_classifier", "config": model.config,
-            "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-            "metrics": metrics, "command": command, "seed": a.seed, "torch": str(torch.__version__)}
-    tmp = out.with_name(out.name + ".tmp")
-    torch.save(ckpt, tmp)
-    os.replace(tmp, out)
-    side = {k: v for k, v in ckpt.items() if k != "state_dict"}
-    side.update({"checkpoint": out.name, "checkpoint_bytes": out.stat().st_size,
-                 "n_params": sum(p.numel() for p in model.parameters()),
-                 "wall_time_s": round(time.time() - t0, 1), "threads": a.threads,
-                 "argv": ["python", "-m", "flowkit.classifier", *(sys.argv[1:] if argv is None else argv)]})
-    out.with_suffix(".json").write_text(json.dumps(side, indent=2) + "\n")
-    print(f"wrote {out} ({side['checkpoint_bytes']} bytes): test accuracy {metrics['test_acc']:.4f} "
-          f"(val {metrics['val_acc']:.4f}, train {metrics['train_acc']:.4f})")
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+        return train_classifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

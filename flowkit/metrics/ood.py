@@ -2,41 +2,37 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from torch import Tensor, nn
 
-from ..validation import as_real_tensor as _as_tensor
 from ..validation import positive_int as _pos_int
 from ..validation import probability as _prob
 from ..validation import scores as _scores
-from .likelihood import _check_model, bits_per_dim, nll
+from .likelihood import _check_model, nll
 
 
-def anomaly_scores(flow: nn.Module, x: object, *, n_samples: int = 1, seed: int | None = 0,
-                   batch_size: int = 4096) -> Tensor:
+def anomaly_scores(flow: nn.Module, x: object, context: object = None, *, n_samples: int = 1,
+                   seed: int | None = 0, batch_size: int = 1024) -> Tensor:
     r"""Per-example anomaly score: the negative log-likelihood in nats (higher = more anomalous).
 
-    Continuous data: :math:`-\log p(x)`. Integer images of an :class:`~flowkit.image.ImageFlow`:
-    the dequantized NLL bound, importance weighted over ``n_samples`` noise draws (seeded
-    ``seed``). Returns a float64 tensor ``(N,)``. Nalisnick et al. (2019, "Do deep generative
-    models know what they don't know?") show that likelihood alone can rank OOD data as *more*
-    likely; see :func:`typicality_test`.
-    """
-    from ..image import ImageFlow
+    :func:`~flowkit.metrics.nll` with ``reduction="none"``: for continuous data
+    :math:`-\log p(x\mid c)`; for integer images of an :class:`~flowkit.image.ImageFlow` the
+    dequantized NLL bound, importance weighted over ``n_samples`` noise draws (seeded ``seed``).
+    Returns a float64 tensor ``(N,)``. Nalisnick et al. (2019, "Do deep generative models know
+    what they don't know?") show that likelihood alone can rank OOD data as *more* likely; see
+    :func:`typicality_test`.
 
+    Example:
+        >>> import torch, flowkit as fk
+        >>> flow = fk.Flow(fk.Affine(2), fk.StandardNormal(2))
+        >>> s = anomaly_scores(flow, torch.tensor([[0.0, 0.0], [5.0, 5.0]]))
+        >>> bool(s[1] > s[0])
+        True
+    """
     _check_model(flow, "anomaly_scores")
-    t = _as_tensor(x, "x")
-    if isinstance(flow, ImageFlow) and not t.is_floating_point():
-        bpd = bits_per_dim(flow, t, n_samples=n_samples, importance_weighted=True, seed=seed,
-                           reduction="none", batch_size=batch_size)
-        assert isinstance(bpd, Tensor)
-        return bpd * (flow.num_dims * math.log(2.0))
-    if n_samples != 1:
-        raise ValueError("anomaly_scores: n_samples > 1 needs an ImageFlow and integer images")
-    out = nll(flow, t, reduction="none", batch_size=batch_size)
+    out = nll(flow, x, context, reduction="none", n_samples=n_samples, seed=seed, batch_size=batch_size)
     assert isinstance(out, Tensor)
     return out
 

@@ -8,6 +8,8 @@ from typing import Any
 
 __all__ = ["History"]
 
+_SERIES = ("step", "loss", "lr", "grad_norm", "time_s", "val_step", "val_nll", "beta", "kl")
+
 
 @dataclass
 class History:
@@ -29,6 +31,12 @@ class History:
             ``log_normalizer`` only).
         log_normalizer: the log Z given to ``fit_reverse_kl``, if any.
         seed: the seed of the run.
+        extra: any other per-step series a custom loss records (name -> values).
+
+    Example:
+        >>> h = History(step=[1, 2], loss=[1.5, 1.25])
+        >>> len(h), h.final_loss
+        (2, 1.25)
     """
 
     objective: str = "nll"
@@ -43,6 +51,21 @@ class History:
     kl: list[float] = field(default_factory=list)
     log_normalizer: float | None = None
     seed: int | None = None
+    extra: dict[str, list[float]] = field(default_factory=dict)
+
+    def record(self, key: str, value: float) -> None:
+        """Append ``value`` to the per-step series ``key`` (a field such as ``beta``, else ``extra[key]``).
+
+        Example:
+            >>> h = History()
+            >>> h.record("beta", 0.5); h.record("accuracy", 0.9)
+            >>> h.beta, h.extra
+            ([0.5], {'accuracy': [0.9]})
+        """
+        series = getattr(self, key, None) if key in _SERIES else None
+        if series is None:
+            series = self.extra.setdefault(key, [])
+        series.append(value)
 
     def __len__(self) -> int:
         return len(self.step)

@@ -16,6 +16,8 @@ linear_map_2d             a, b, c, d                                       det, 
 planar_explorer           u1, u2, w1, w2, b                                integral, wu_hat, u_hat, logdet_mean
 radial_explorer           z0_1, z0_2, alpha, beta                          integral, alpha, beta, beta_clamped
 coupling_explorer         s0, s1, t0, t1                                   integral, jacobian, det, logdet
+posterior_explorer        x1, x2 (the observation)                         kl, q_mass, q_mean, p_mean
+class_explorer            label, T                                         posterior, agreement, images
 ========================  ===============================================  =============================
 
 Design
@@ -46,9 +48,10 @@ Design
 Run ``python benchmarks/widget_latency.py`` for the per-update latency of every explorer.
 """
 
+from .at_work import class_explorer, posterior_explorer
 from .explorer import Explorer
 from .flows import HandCoupling, coupling_explorer, planar_explorer, radial_explorer
 from .fundamentals import change_of_variables_1d, linear_map_2d
 
 __all__ = ["Explorer", "change_of_variables_1d", "linear_map_2d", "planar_explorer", "radial_explorer",
-           "coupling_explorer", "HandCoupling"]
+           "coupling_explorer", "HandCoupling", "posterior_explorer", "class_explorer"]
