@@ -58,7 +58,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 _N_SIMULATIONS, _N_VAL = 100_000, 5_000
 
 
-def posterior_flow(theta_dim: int, x_dim: int, n_layers: int = 6, hidden: Sequence[int] = (64, 64)) -> Flow:
+def posterior_flow(theta_dim: int, x_dim: int, n_layers: int = 6, hidden: Sequence[int] = (64, 64), *,
+                   scale_bound: float | None = 5.0, direction: str = "generative") -> Flow:
     r"""A conditional coupling flow :math:`q(\theta\mid x)` for vectors: the amortised posterior.
 
     ``n_layers`` :class:`~flowkit.AffineCoupling` s whose MLP conditioners read
@@ -66,7 +67,9 @@ def posterior_flow(theta_dim: int, x_dim: int, n_layers: int = 6, hidden: Sequen
     consecutive ones, and a :class:`~flowkit.ConditionalDiagNormal` base whose mean and
     log-scale come from :math:`x` through a one-hidden-layer MLP:
     :math:`\log q(\theta\mid x) = \log\mathcal N(z;\mu(x),\sigma(x)^2) + \log|\det\partial z/\partial\theta|`.
-    Zero-initialised, it starts as :math:`\mathcal N(0, I)` for every :math:`x`.
+    Zero-initialised, it starts as :math:`\mathcal N(0, I)` for every :math:`x`. ``scale_bound`` and
+    ``direction`` (:class:`~flowkit.AffineCoupling`) default to the parametrisation the shipped
+    ``checkpoints/two_moons_posterior.pt`` was trained with.
 
     Example:
         >>> import torch
@@ -79,7 +82,8 @@ def posterior_flow(theta_dim: int, x_dim: int, n_layers: int = 6, hidden: Sequen
     n_layers = positive_int(n_layers, "n_layers", "posterior_flow")
     layers: list[Transform] = []
     for k in range(n_layers):
-        layers.append(AffineCoupling(theta_dim, hidden=hidden, context_features=x_dim))
+        layers.append(AffineCoupling(theta_dim, hidden=hidden, context_features=x_dim, scale_bound=scale_bound,
+                                     direction=direction))
         if k < n_layers - 1:
             layers.append(Reverse(theta_dim))
     base = ConditionalDiagNormal(theta_dim, context_features=x_dim,
@@ -93,7 +97,9 @@ def _build(kind: str, config: dict[str, Any]):
 
         return ConditionalRealNVP(**{**config, "shape": tuple(config["shape"])})
     if kind == "two-moons":
-        return posterior_flow(config["theta_dim"], config["x_dim"], config["n_layers"], tuple(config["hidden"]))
+        return posterior_flow(config["theta_dim"], config["x_dim"], config["n_layers"], tuple(config["hidden"]),
+                              scale_bound=config.get("scale_bound", 5.0),  # checkpoints older than
+                              direction=config.get("direction", "generative"))    # the keys: generative, c = 5
     raise ValueError(f"unknown model kind {kind!r}; expected one of {tuple(DEFAULTS)}")
 
 
@@ -168,19 +174,21 @@ def _train_digits(a: argparse.Namespace) -> tuple[Any, dict[str, Any], dict[str,
     metrics = {"val_bpd": _val_bpd(model, xva, yva), "test_bpd": _val_bpd(model, xte, yte), "steps": best_step,
                "trained_steps": a.steps}
     return model, {**config, "n_levels": 2, "n_blocks": 1, "n_bins": 17, "alpha": 0.05, "actnorm": True,
-                   "dequantization": "uniform"}, {"metrics": metrics, "history": curve}
+                   "dequantization": "uniform", "direction": "generative"}, {"metrics": metrics, "history": curve}
 
 
 def _train_two_moons(a: argparse.Namespace) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     from ..data.simulators import TwoMoonsSimulator
-    from .loop import fit
+    from .fit import fit
 
-    config = {"theta_dim": 2, "x_dim": 2, "n_layers": a.couplings, "hidden": [a.hidden, a.hidden]}
+    config = {"theta_dim": 2, "x_dim": 2, "n_layers": a.couplings, "hidden": [a.hidden, a.hidden],
+              "scale_bound": 5.0, "direction": "generative"}
     sim = TwoMoonsSimulator()
     theta, x = sim.sample_joint(_N_SIMULATIONS, seed=a.seed)
     theta_val, x_val = sim.sample_joint(_N_VAL, seed=a.seed + 100)
     torch.manual_seed(a.seed)
-    flow = posterior_flow(2, 2, a.couplings, (a.hidden, a.hidden))
+    flow = posterior_flow(2, 2, a.couplings, (a.hidden, a.hidden), scale_bound=config["scale_bound"],
+                          direction=config["direction"])
     opt = torch.optim.Adam(flow.parameters(), lr=a.lr)
     first = a.steps - a.steps // 4  # three quarters at lr, the last quarter at lr / 10
     hist = fit(flow, theta, context=x, steps=first, batch_size=a.batch_size, clip_grad=a.clip_grad,
