@@ -252,8 +252,13 @@ class AffineCoupling(Coupling):
     :math:`\log|\det J| = \sum_i s_i(z_a)`; inverse :math:`z_b = (x_b - t(x_a)) \odot e^{-s(x_a)}`.
     Both describe the same family of maps, but maximum-likelihood training moves through it
     differently; the default is the one the equal-architecture benchmark supports
-    (``benchmarks/README.md``: lower test bits/dim on the 8×8 digits, and no diverging or stuck
-    two-moons runs where the generative one had them).
+    (``benchmarks/README.md``, 8 couplings, MLP 32 → 64 → 64 → 64 on the 64-D digits, 1000 steps,
+    3 seeds): test bits/dim 2.435 ± 0.018 generative against 2.398 ± 0.021 normalizing (both
+    ``c = 5``) and 2.386 with ``c = 1``; on two moons (5 seeds) the generative direction had runs
+    that diverged mid-training (6.7 nats) or stalled (1.42, 1.67 nats), the normalizing one did not.
+    The image builders (:class:`~flowkit.image.RealNVP`, :class:`~flowkit.image.Glow`) take
+    ``direction`` and record it in their ``config``; they default to ``"generative"``, the
+    parametrisation their shipped checkpoints were trained with.
 
     The raw conditioner output :math:`\tilde s` is soft-clamped, :math:`s = c\tanh(\tilde s / c)`
     with ``scale_bound`` ``c``: the default ``c = 1`` is the paper's :math:`s = \tanh(\tilde s)`
