@@ -1,6 +1,6 @@
 """Time `make grade` on a class of 40 mixed submissions: ``python -m benchmarks.grade_class``.
 
-The class: 40 notebooks over the six assignments (in proportion, 03 with its training run
+The class: 40 notebooks over the seven assignments (in proportion, 03 with its training run
 included), a third of them with a typical mistake, a few hostile (an infinite loop, a patched
 builtin, a daemon, an ``os._exit``). Prints the wall time per notebook; no assertion is made.
 """
@@ -19,7 +19,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "exercises" / "source"
-ORDER = ["01_fundamentals", "02_planar", "03_coupling", "04_realnvp", "05_glow", "06_evaluation"]
+ORDER = ["01_fundamentals", "02_planar", "03_coupling", "04_realnvp", "05_glow", "06_evaluation", "07_at_work"]
 HOSTILE = ["while True:\n    pass", "import builtins\nbuiltins.abs = lambda x: 0",
            "import os\nif os.fork() == 0:\n    os.setsid()\n    import time\n    time.sleep(600)", "import os\nos._exit(0)"]
 

@@ -159,33 +159,83 @@ def test_variational_dequantization_option_runs():
 
 
 # -- the shipped checkpoints and the command that reproduces them ----------------------------------
-@pytest.mark.parametrize("name, kind", [("conditional_realnvp_digits", "digits"), ("two_moons_posterior", "two-moons")])
-def test_shipped_checkpoint_is_small_and_records_its_command(name, kind):
+@pytest.mark.parametrize("name, model, command", [("conditional_realnvp_digits", "conditional-realnvp", "conditional-realnvp"),
+                                                  ("two_moons_posterior", "posterior", "posterior")])
+def test_shipped_checkpoint_is_small_and_records_its_command(name, model, command):
     path, sidecar = ROOT / "checkpoints" / f"{name}.pt", ROOT / "checkpoints" / f"{name}.json"
     meta = json.loads(sidecar.read_text())
     assert path.stat().st_size < 2_000_000, f"{path.name} is {path.stat().st_size} bytes; keep checkpoints < 2 MB"
-    assert meta["kind"] == kind and meta["command"].startswith(f"python -m flowkit.train.conditional {kind} ")
-    assert f"--out=checkpoints/{name}.pt" in meta["command"]
-    assert meta["cpu_time_s"] < 600, "the training should take a few CPU-minutes"
+    assert meta["model"] == model and meta["command"].startswith(f"python -m flowkit.train {command} ")
+    assert meta["command"].endswith(f"--out checkpoints/{name}.pt")
+    assert meta["cpu_time_s"] < 240, "the training should take at most a few CPU-minutes"
+    assert "trainer" not in meta, "written by the retired flowkit.train.conditional"
+
+
+def test_shipped_checkpoint_commands_parse_to_the_recorded_run():
+    """Each recorded command, parsed by today's CLI, reproduces the stored configuration."""
+    import shlex
+
+    from flowkit.train.cli import build_parser
+
+    for name in ("conditional_realnvp_digits", "two_moons_posterior"):
+        meta = json.loads((ROOT / "checkpoints" / f"{name}.json").read_text())
+        args = build_parser().parse_args(shlex.split(meta["command"])[3:])
+        assert args.seed == meta["seed"] and args.out == f"checkpoints/{name}.pt"
+        if args.command == "posterior":
+            assert (args.couplings, [args.hidden] * 2) == (meta["config"]["n_layers"], meta["config"]["hidden"])
+        else:
+            assert (args.couplings, args.hidden, args.dequantization) == (
+                meta["config"]["n_couplings"], meta["config"]["hidden"], meta["config"]["dequantization"])
 
 
 def test_digits_checkpoint_reproduces_its_stored_test_bits_per_dim():
-    from flowkit.train.conditional import load
-
-    model, info = load(ROOT / "checkpoints" / "conditional_realnvp_digits.pt", return_info=True)
+    model, info = fk.train.load_checkpoint(ROOT / "checkpoints" / "conditional_realnvp_digits.pt", return_info=True)
+    assert isinstance(model, ConditionalRealNVP) and not model.training
     x, y = fk.data.load_digits("test", return_labels=True)
-    bpd = float(model.bits_per_dim(x, context=model.one_hot(y), generator=torch.Generator().manual_seed(1234)))
-    assert bpd == pytest.approx(info["metrics"]["test_bpd"], abs=1e-4)
+    ev = info["eval"]
+    bpd = fk.metrics.bits_per_dim(model, x, model.one_hot(y), n_samples=ev["test_samples"], seed=ev["seed"])
+    assert bpd == pytest.approx(info["metrics"]["test_bpd"], abs=1e-5)
 
 
-def test_training_script_writes_a_loadable_checkpoint(tmp_path):
-    from flowkit.train.conditional import load, main
+def test_posterior_checkpoint_reproduces_its_stored_validation_nll():
+    from flowkit.train.posterior import SIMULATORS
 
-    for kind in ("digits", "two-moons"):
-        out = tmp_path / f"{kind}.pt"
-        assert main([kind, "--steps", "4", "--eval-every", "2", "--hidden", "8", "--couplings", "1",
-                     "--out", str(out)]) == 0
-        meta = json.loads(out.with_suffix(".json").read_text())
-        assert meta["argv"][3] == kind and meta["metrics"]
-        model = load(out)
-        assert not model.training
+    q, info = fk.train.load_checkpoint(ROOT / "checkpoints" / "two_moons_posterior.pt", return_info=True)
+    theta, x = SIMULATORS[info["data"]]().sample_joint(info["metrics"]["val_simulations"], seed=info["seed"] + 100)
+    assert float(fk.metrics.nll(q, theta, x)) == pytest.approx(info["metrics"]["val_nll"], abs=1e-5)
+
+
+def test_a_checkpoint_of_the_retired_trainer_is_refused_with_the_new_command(tmp_path):
+    path = tmp_path / "old.pt"
+    torch.save({"format": 1, "trainer": "flowkit.train.conditional", "kind": "digits", "config": {},
+                "state_dict": {}}, path)
+    with pytest.raises(ValueError, match="retired.*conditional-realnvp"):
+        fk.train.load_checkpoint(path, sidecar="ignore")
+
+
+@pytest.mark.parametrize("command", ["conditional-realnvp", "posterior"])
+def test_training_command_writes_a_loadable_checkpoint(tmp_path, command):
+    out = tmp_path / f"{command}.pt"
+    small = ["--steps", "4", "--eval-every", "2", "--hidden", "8", "--couplings", "1", "--progress", "off"]
+    if command == "posterior":
+        small += ["--simulations", "512", "--val-simulations", "64"]
+    assert fk.train.main([command, *small, "--out", str(out)]) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["argv"][3] == command and meta["metrics"] and meta["model"] == command
+    model, info = fk.train.load_checkpoint(out, return_info=True)
+    assert not model.training and info["command"] == meta["command"]
+    kind = ConditionalRealNVP if command == "conditional-realnvp" else fk.Flow
+    assert isinstance(model, kind)
+
+
+def test_posterior_command_reproduces_its_weights_bit_for_bit(tmp_path):
+    """The recorded command is a reproduction recipe: the same options give the same weights."""
+    small = ["posterior", "--steps", "6", "--eval-every", "3", "--hidden", "8", "--couplings", "2",
+             "--simulations", "512", "--val-simulations", "64", "--progress", "off"]
+    states = []
+    for k in range(2):
+        out = tmp_path / f"run{k}.pt"
+        assert fk.train.main([*small, "--out", str(out)]) == 0
+        states.append(torch.load(out, weights_only=True)["state_dict"])
+    assert states[0].keys() == states[1].keys()
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])

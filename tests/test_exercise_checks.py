@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+import torch
 
 from flowkit.course.checks import CheckFailed, DirectStudent, Tensor, check_exercise, exercises, run_check
 from flowkit.course.checks.wire import ChannelError, WireLimits, loads
@@ -115,3 +115,56 @@ def test_tensors_round_trip_exactly():
     got = loads('{"$tensor": [[1.5, -2.0], [Infinity, NaN]], "dtype": "float32", "shape": [2, 2]}')
     assert isinstance(got, Tensor) and got.dtype == "float32"
     assert np.array_equal(got.values, values, equal_nan=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# 07 · the free-energy estimator: its cases' answers, and a message for each kind of wrong value
+# ---------------------------------------------------------------------------------------------
+def _free_energy(log_w, in_a, in_b):
+    return float(torch.logsumexp(log_w[in_a], 0) - torch.logsumexp(log_w[in_b], 0))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_free_energy_cases_have_the_library_answer_and_distinct_slips(seed):
+    import math
+
+    import flowkit as fk
+    from flowkit.course.checks.ex07_at_work import cases
+
+    for case in cases(np.random.default_rng(seed)):
+        a, b = torch.tensor(case.in_a), torch.tensor(case.in_b)
+        assert a.any() and b.any() and not (a & b).any(), case.name
+        want = float(fk.metrics.free_energy_difference(torch.tensor(case.log_w), a, b))
+        assert case.expected == pytest.approx(want, rel=1e-12, abs=1e-12), case.name
+        for wrong in case.known:   # a typical slip is never mistaken for the answer
+            assert abs(wrong - case.expected) > 0.1, (case.name, wrong)
+    first = cases(np.random.default_rng(seed))[0]     # equal weights: ΔF is log(n_A / n_B) by construction
+    assert first.expected == pytest.approx(math.log(first.in_a.sum() / first.in_b.sum()), abs=1e-12)
+
+
+def _one_element(log_w, in_a, in_b):
+    return torch.logsumexp(log_w[in_a], 0, keepdim=True) - torch.logsumexp(log_w[in_b], 0, keepdim=True)
+
+
+FREE_ENERGY_ANSWERS = {
+    "float": (_free_energy, None),
+    "0-dim tensor": (lambda lw, a, b: torch.tensor(_free_energy(lw, a, b)), None),
+    "one-element tensor": (_one_element, None),
+    "vector": (lambda lw, a, b: torch.zeros(2),
+               "return one number (a float or a 0-dim tensor), got a float32 tensor of shape (2,)"),
+    "exception": (lambda lw, a, b: lw[10_000], "your function raised IndexError: index 10000 is out of bounds"),
+    "not a function": (3.0, "your function raised TypeError"),
+    "outside A counted in A": (lambda lw, a, b: _free_energy(lw, ~b, b), "a sample outside region A was counted in A"),
+    "a wrong number": (lambda lw, a, b: _free_energy(lw, a, b) + 0.01, "expected ΔF = "),
+}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("name", list(FREE_ENERGY_ANSWERS))
+def test_free_energy_check_accepts_any_one_number_and_names_what_is_off(name, seed):
+    fn, says = FREE_ENERGY_ANSWERS[name]
+    outcome = run_check(exercises()["07_at_work/ex1-tests"].check, DirectStudent({"free_energy_difference": fn}),
+                        seed=seed)
+    assert outcome.passed == (says is None), outcome
+    if says is not None:
+        assert outcome.kind == "fail" and outcome.message.startswith("case '") and says in outcome.message, outcome

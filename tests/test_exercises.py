@@ -27,7 +27,7 @@ EXERCISES = REPO / "exercises"
 TOOLS = EXERCISES / "tools"
 FIXTURES = Path(__file__).resolve().parent / "exercise_submissions"
 ASSIGNMENTS = {"01_fundamentals": 7, "02_planar": 6, "03_coupling": 9, "04_realnvp": 5, "05_glow": 6,
-               "06_evaluation": 8}
+               "06_evaluation": 8, "07_at_work": 2}
 TIMEOUT = 20  # seconds per cell in the test run (the course default is 60)
 
 sys.path.insert(0, str(TOOLS))
@@ -164,6 +164,7 @@ def test_wrong_submission_loses_exactly_that_question(graded):
     assert "H·W = " in _feedback(graded, "bob", "05_glow")
     assert "Ties (equal scores) count ½" in _feedback(graded, "bob", "06_evaluation")
     assert "absolute value" in _feedback(graded, "bob", "03_coupling")
+    assert "the sign is flipped" in _feedback(graded, "bob", "07_at_work")
 
 
 def test_demo_scores_and_table(graded):
@@ -199,7 +200,8 @@ def _answers(student: str, assignment: str) -> dict:
 
 
 @pytest.mark.parametrize("student, assignment", [("alice", "01_fundamentals"), ("bob", "01_fundamentals"),
-                                                 ("alice", "05_glow"), ("bob", "05_glow")])
+                                                 ("alice", "05_glow"), ("bob", "05_glow"),
+                                                 ("alice", "07_at_work"), ("bob", "07_at_work")])
 def test_make_grade_gives_the_learners_verdict(graded, student, assignment, capsys, monkeypatch):
     """A right and a wrong answer: the check cell in the learner's notebook and `make grade` agree."""
     import matplotlib

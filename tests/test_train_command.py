@@ -287,5 +287,6 @@ def test_help_lists_every_option_of_every_command(capsys: pytest.CaptureFixture)
         main(["--help"])
     assert done.value.code == 0
     text = capsys.readouterr().out
-    for flag in ("--data", "--device", "--steps-per-level", "--couplings", "--resume", "--epochs", "--feature-dim"):
+    for flag in ("--data", "--device", "--steps-per-level", "--couplings", "--resume", "--epochs", "--feature-dim",
+                 "--simulator", "--simulations", "--val-simulations"):
         assert flag in text, flag

@@ -166,3 +166,49 @@ def test_bad_inputs():
         plot_samples(torch.zeros(10, 3))
     with pytest.raises(ValueError, match="resolution"):
         plot_density(std_normal_log_prob, resolution=1)
+
+
+def test_digit_mosaic_layout_and_gaps():
+    from flowkit.course.viz import DIGITS_CMAP, digit_mosaic, show_digits
+
+    imgs = torch.arange(3 * 64, dtype=torch.float32).reshape(3, 1, 8, 8)
+    m = digit_mosaic(imgs, ncol=2)
+    assert m.shape == (2 * 9 - 1, 2 * 9 - 1)
+    np.testing.assert_array_equal(m[:8, :8], imgs[0, 0].numpy())
+    np.testing.assert_array_equal(m[:8, 9:], imgs[1, 0].numpy())
+    np.testing.assert_array_equal(m[9:, :8], imgs[2, 0].numpy())
+    assert np.isnan(m[8]).all() and np.isnan(m[:, 8]).all(), "gaps between tiles are NaN"
+    assert np.isnan(m[9:, 9:]).all(), "the missing fourth tile is empty"
+    # flattened (N, 64) and (N, H, W) give the same mosaic
+    np.testing.assert_array_equal(digit_mosaic(imgs.reshape(3, 64), 2), m)
+    np.testing.assert_array_equal(digit_mosaic(imgs[:, 0], 2), m)
+    with pytest.raises(ValueError, match="square"):
+        digit_mosaic(torch.zeros(2, 10))
+    with pytest.raises(ValueError, match="ncol"):
+        digit_mosaic(imgs, ncol=0)
+    fig, ax = plt.subplots()
+    image = show_digits(ax, imgs, "three", ncol=3, vmax=200)
+    assert image.get_cmap().name == DIGITS_CMAP.name and image.get_clim() == (0, 200)
+    assert ax.get_title() == "three"
+
+
+def test_new_figures_fit_the_output_area():
+    """plot_grid_deformation's own figure is at most FIG_WIDTH (8.2 in, ~820 px) wide."""
+    from flowkit.course.viz import FIG_WIDTH
+
+    for k in (1, 3, 7):
+        fig = plot_grid_deformation(planar_flow(k), n_samples=10, n_lines=3, points_per_line=10)
+        assert fig.get_figwidth() <= FIG_WIDTH + 1e-9, (k, fig.get_figwidth())
+
+
+def test_plot_stage_diagram_draws_one_box_per_stage():
+    from flowkit.course.viz import plot_stage_diagram, shape_str
+
+    rows = [("data", (1, 8, 8), None), ("level 0", (4, 4, 4), None), ("Split 0", (2, 4, 4), (2, 4, 4)),
+            ("level 1", (2, 4, 4), None)]
+    ax = plot_stage_diagram(rows, title="three stages")
+    boxes = [t for t in ax.texts if t.get_bbox_patch() is not None]
+    assert [t.get_text() for t in boxes] == [f"{w}\n{shape_str(s)}" for w, s, _ in rows]
+    labels = " ".join(t.get_text() for t in ax.texts)
+    assert "factored out: ε0, 2 × 4 × 4" in labels and "z_final, 2 × 4 × 4" in labels
+    assert ax.get_title() == "three stages" and ax.figure.get_figwidth() <= 8.2

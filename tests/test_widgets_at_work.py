@@ -16,17 +16,9 @@ pytest.importorskip("ipywidgets")
 
 import flowkit as fk  # noqa: E402
 from flowkit import widgets  # noqa: E402
-from flowkit.data.simulators import LinearGaussian, TwoMoonsSimulator  # noqa: E402
-from flowkit.train.conditional import posterior_flow  # noqa: E402
+from flowkit.data.simulators import LinearGaussian, TwoMoonsSimulator, posterior_flow  # noqa: E402
 
 A_DIAG, NOISE = (1.0, 2.0), 0.5
-
-
-@pytest.fixture(autouse=True)
-def _keep_threads():
-    n = torch.get_num_threads()
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture

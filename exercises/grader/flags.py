@@ -34,6 +34,7 @@ REFERENCE = {
     ("04_realnvp", None): r"\bfk\.image\.(Logit|bits_per_dim)\b|\bflowkit\.image\.logit\b",
     ("05_glow", None): r"\bfk\.image\.ActNorm\b|\bslogdet\b|\bdet\s*\(|\blogdet\b",
     ("06_evaluation", None): r"\bfk\.metrics\.(auroc|mmd)\s*\(",
+    ("07_at_work", None): r"\b(fk|flowkit)\.metrics\.free_energy_difference\b",
 }
 
 

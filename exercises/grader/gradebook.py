@@ -10,12 +10,13 @@ The scores come from the grader's checks; nbgrader's own scoring (the first
 from __future__ import annotations
 
 import sqlite3
-import time
 import warnings
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
+
+from .report import backup_name
 
 __all__ = ["record", "backup_sqlite"]
 
@@ -23,11 +24,7 @@ __all__ = ["record", "backup_sqlite"]
 def backup_sqlite(path: Path) -> Path | None:
     if not path.exists():
         return None
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    dest, n = path.with_name(f"{path.name}.bak-{stamp}"), 1
-    while dest.exists():
-        n += 1
-        dest = path.with_name(f"{path.name}.bak-{stamp}-{n}")
+    dest = backup_name(path)
     with sqlite3.connect(path) as src, sqlite3.connect(dest) as out:
         src.backup(out)
     return dest

@@ -15,7 +15,7 @@ import time
 import unicodedata
 from pathlib import Path
 
-__all__ = ["escape", "COLUMNS", "write_csv", "print_table", "backup"]
+__all__ = ["escape", "COLUMNS", "write_csv", "print_table", "backup", "backup_name"]
 
 COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "lost", "flagged", "flags", "notes",
            "mode", "graded_at"]
@@ -35,15 +35,21 @@ def escape(text: str, limit: int = 2000) -> str:
     return "".join(out) + ("…" if len(str(text)) > limit else "")
 
 
-def backup(path: Path) -> Path | None:
-    """Copy ``path`` to ``path.bak-YYYYmmdd-HHMMSS[-n]`` before it is replaced; the copy's path."""
-    if not path.exists():
-        return None
+def backup_name(path: Path) -> Path:
+    """A free name ``path.bak-YYYYmmdd-HHMMSS[-n]`` next to ``path`` for a copy made before replacing it."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     dest, n = path.with_name(f"{path.name}.bak-{stamp}"), 1
     while dest.exists():
         n += 1
         dest = path.with_name(f"{path.name}.bak-{stamp}-{n}")
+    return dest
+
+
+def backup(path: Path) -> Path | None:
+    """Copy ``path`` to :func:`backup_name` before it is replaced; the copy's path (None: no file)."""
+    if not path.exists():
+        return None
+    dest = backup_name(path)
     shutil.copy2(path, dest)
     return dest
 

@@ -63,7 +63,7 @@ WRONG_LOGDET = lambda src: src.replace(  # noqa: E731 - forward log-det off by l
 # bob: one typical mistake per assignment, by (exercise, name of the mistake in its source)
 BOB = {"01_fundamentals": ("ex2", "the log-det off by log 2"), "03_coupling": ("ex1", "no absolute value"),
        "04_realnvp": ("ex2", "no dequantization term"), "05_glow": ("ex1", "the log-det without H·W"),
-       "06_evaluation": ("ex2", "ties count 0")}
+       "06_evaluation": ("ex2", "ties count 0"), "07_at_work": ("ex1", "the sign")}
 
 MALLORY_EX2 = '''
 import torch
@@ -162,10 +162,10 @@ while True:                                        # ... and caught if they get 
 '''
 
 A1, A2, A3 = "01_fundamentals", "02_planar", "03_coupling"
-A4, A5, A6 = "04_realnvp", "05_glow", "06_evaluation"
+A4, A5, A6, A7 = "04_realnvp", "05_glow", "06_evaluation", "07_at_work"
 STUDENTS = {
     "demo": {
-        "alice": {A1: {}, A2: {}, A3: {}, A4: {}, A5: {}, A6: {}},
+        "alice": {A1: {}, A2: {}, A3: {}, A4: {}, A5: {}, A6: {}, A7: {}},
         "bob": {},   # filled from BOB by fixtures()
         "mallory": {A1: {"ex2-solution": MALLORY_EX2}},
     },

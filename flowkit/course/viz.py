@@ -5,12 +5,12 @@ labels and a title) and returns the artist(s) it created, so they can be updated
 place (``image.set_data(...)``, ``points.set_offsets(...)``; the live explorers of
 :mod:`flowkit.widgets` keep their own precomputed grids for speed). Colour maps default to the
 perceptually uniform, colour-blind-safe ``viridis``; categorical colours are from
-the Okabe–Ito palette.
+the Okabe–Ito palette (:mod:`.palette`). :func:`plot_grid_deformation` lives in
+:mod:`.deformation` and the digit mosaics in :mod:`.mosaic`; all are importable from here.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any, Callable, Sequence
 
@@ -20,16 +20,15 @@ from torch import Tensor, nn
 
 from ..grid import _as_bounds, evaluate_on_grid
 from ..validation import module_dtype
+from .deformation import plot_grid_deformation
+from .diagrams import plot_stage_diagram, shape_str
+from .mosaic import DIGITS_CMAP, FIG_WIDTH, digit_mosaic, show_digits
+from .palette import OKABE_ITO
 
 __all__ = [
     "plot_density", "plot_samples", "plot_energy", "plot_grid_deformation", "plot_history",
+    "digit_mosaic", "show_digits", "DIGITS_CMAP", "FIG_WIDTH", "plot_stage_diagram", "shape_str",
 ]
-
-# Okabe & Ito (2008) colour-blind-safe palette.
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
-
-# Base samples by quadrant of z: (−,−), (+,−), (−,+), (+,+); distinct from the blue/orange grid lines.
-_QUADRANT_COLORS = ("#009E73", "#CC79A7", "#000000", "#56B4E9")
 
 _XLABEL, _YLABEL = "$x_1$", "$x_2$"
 
@@ -115,6 +114,10 @@ def plot_density(model_or_log_prob: Any, ax: Any = None, bounds: float | Sequenc
                  *, colorbar: bool = False, log_range: float = 20.0) -> Any:
     """Heatmap of the density ``exp(log p(x))`` (or ``log p`` with ``log=True``) on a square grid.
 
+    For a flow ``x = f(z)``, ``log p(x) = log p_z(f⁻¹(x)) + log|det ∂f⁻¹/∂x|`` (the change of
+    variables formula); the grid's cell centres ``x_ij`` with cell area ``Δ`` satisfy
+    ``Σ_ij p(x_ij) Δ ≈ ∫ p = 1`` when the box holds nearly all the mass.
+
     Args:
         model_or_log_prob: a :class:`~flowkit.Flow` (its ``log_prob`` is evaluated in eval
             mode under ``no_grad``, in the flow's dtype) or any callable ``x → log p(x)``
@@ -130,6 +133,17 @@ def plot_density(model_or_log_prob: Any, ax: Any = None, bounds: float | Sequenc
 
     Returns:
         the ``AxesImage`` (``image.get_array()`` holds the plotted values, rows indexed by x₂).
+
+    Example:
+        >>> import matplotlib.pyplot as plt, flowkit as fk
+        >>> flow = fk.Flow(fk.Affine(2, log_scale=0.5), fk.StandardNormal(2))   # x = e^0.5 z
+        >>> img = plot_density(flow, bounds=8.0, resolution=200)
+        >>> cell_area = (16.0 / 200) ** 2
+        >>> round(float(img.get_array().sum()) * cell_area, 4)                  # Σ p(x) Δ ≈ 1
+        1.0
+        >>> img.axes.get_title()
+        'density p(x)'
+        >>> plt.close(img.figure)
     """
     arr, extent = _grid_log_prob(model_or_log_prob, bounds, resolution, "model_or_log_prob")
     ax = _new_ax(ax)
@@ -146,10 +160,20 @@ def plot_energy(log_density: Callable[[Tensor], Tensor], ax: Any = None, bounds:
     """Heatmap of an *unnormalised* target ``p̃(x) = exp(log_density(x))``, scaled to peak 1.
 
     The normaliser is unknown, so the image shows ``exp(log p̃(x) − max_grid log p̃)``
-    (``log=True``: ``log p̃ − max``). For an energy ``U`` pass ``lambda x: -U(x)``.
+    (``log=True``: ``log p̃ − max``). For an energy ``U`` pass ``lambda x: -U(x)``
+    (Boltzmann: ``p(x) = e^{−U(x)} / Z``).
 
     Returns:
         the ``AxesImage``.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> img = plot_energy(lambda x: 7.0 - 0.5 * (x ** 2).sum(1), bounds=4.0)   # Z unknown
+        >>> float(img.get_array().max())                       # scaled to peak 1 on the grid
+        1.0
+        >>> img.axes.get_title()
+        'unnormalised target p̃(x) (scaled to max 1)'
+        >>> plt.close(img.figure)
     """
     arr, extent = _grid_log_prob(log_density, bounds, resolution, "log_density")
     ax = _new_ax(ax)
@@ -180,6 +204,14 @@ def plot_samples(x: Any, ax: Any = None, bounds: float | Sequence[Any] | None = 
 
     ``bounds`` fixes the axis limits (same forms as in :func:`plot_density`); ``None``
     lets matplotlib choose. ``color`` defaults to Okabe–Ito blue. Returns the ``PathCollection``.
+
+    Example:
+        >>> import matplotlib.pyplot as plt, torch, flowkit as fk
+        >>> x, _ = fk.Affine(2, shift=1.0).forward(torch.randn(500, 2))
+        >>> points = plot_samples(x, bounds=4.0)
+        >>> points.get_offsets().shape, points.axes.get_title(), points.axes.get_xlim() == (-4.0, 4.0)
+        ((500, 2), 'samples (n = 500)', True)
+        >>> plt.close(points.figure)
     """
     arr = _as_points(x)
     ax = _new_ax(ax)
@@ -193,154 +225,19 @@ def plot_samples(x: Any, ax: Any = None, bounds: float | Sequence[Any] | None = 
     return pts
 
 
-# ----------------------------------------------------------------------------------------
-# grid deformation
-# ----------------------------------------------------------------------------------------
-def _stages(transform: Any, z: Tensor) -> tuple[list[Tensor], list[str]]:
-    from ..transforms.base import Compose, Transform
-
-    if isinstance(transform, Compose):
-        layers = list(transform)
-        if hasattr(transform, "forward_steps"):
-            outs = transform.forward_steps(z)
-        else:  # pragma: no cover - forward_steps exists in flowkit.Compose
-            outs = [z]
-            for t in layers:
-                outs.append(t.forward(outs[-1])[0])
-    elif isinstance(transform, Transform):
-        layers = [transform]
-        outs = [z, transform.forward(z)[0]]
-    else:
-        raise TypeError(f"transform must be a flowkit.Transform or Flow, got {type(transform).__name__}")
-    k = len(layers)
-    names = ["z (base)"]
-    for i, t in enumerate(layers, start=1):
-        stage = f"after layer {i} ({type(t).__name__})"
-        names.append(f"x = {stage}" if i == k else stage)
-    return outs, names
-
-
-def _square_limits(pts: np.ndarray) -> tuple[float, float, float, float]:
-    finite = pts[np.isfinite(pts).all(axis=1)]
-    if finite.shape[0] == 0:
-        return (-1.0, 1.0, -1.0, 1.0)
-    lo = np.quantile(finite, 0.002, axis=0)
-    hi = np.quantile(finite, 0.998, axis=0)
-    c = (lo + hi) / 2
-    r = max(float((hi - lo).max()) / 2 * 1.08, 1e-3)
-    return (c[0] - r, c[0] + r, c[1] - r, c[1] + r)
-
-
-def plot_grid_deformation(transform: Any, bounds: float = 3.0, n_lines: int = 15, points_per_line: int = 200,
-                          axes: Any = None, max_panels: int | None = None, *, n_samples: int = 1000,
-                          seed: int = 0, ncols: int | None = None) -> Any:
-    """Show how a flow deforms space: a regular grid pushed through each layer of a ``Compose``.
-
-    Draws ``n_lines`` horizontal (blue) and vertical (orange) lines over ``[-bounds, bounds]²``
-    in z-space plus ``n_samples`` base samples ``z ~ N(0, I)`` coloured by quadrant, and
-    pushes them through ``transform`` in the generative direction, one panel per stage:
-    ``"z (base)"``, ``"after layer 1 (Planar)"``, …, ``"x = after layer K (…)"``. A
-    ``Compose`` of K layers gives K + 1 panels (a single transform gives 2).
-
-    Args:
-        transform: a :class:`~flowkit.Compose`, any 2-D :class:`~flowkit.Transform`, or a
-            :class:`~flowkit.Flow` (its ``transform`` is used).
-        max_panels: show at most this many stages (evenly spaced, always the first and last).
-        axes: a sequence/array of at least as many Axes as panels (a new figure if ``None``).
-        n_samples: number of base samples to scatter (0 for none), drawn from a local
-            generator seeded with ``seed``.
-        ncols: panels per row of a new figure (default: up to 5).
-
-    Returns:
-        the ``Figure``.
-    """
-    import matplotlib.pyplot as plt
-
-    from ..flow import Flow
-
-    if isinstance(transform, Flow):
-        transform = transform.transform
-    if isinstance(n_lines, bool) or not isinstance(n_lines, int) or n_lines < 2:
-        raise ValueError(f"n_lines must be an int >= 2, got {n_lines!r}")
-    if isinstance(points_per_line, bool) or not isinstance(points_per_line, int) or points_per_line < 2:
-        raise ValueError(f"points_per_line must be an int >= 2, got {points_per_line!r}")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 0:
-        raise ValueError(f"n_samples must be an int >= 0, got {n_samples!r}")
-    if not (isinstance(bounds, (int, float)) and not isinstance(bounds, bool) and math.isfinite(bounds) and bounds > 0):
-        raise ValueError(f"bounds must be a positive number, got {bounds!r}")
-    latent = getattr(transform, "latent_shape", None)
-    if latent is not None and tuple(latent) != (2,):
-        raise ValueError(f"plot_grid_deformation needs a 2-D transform, got latent shape {latent}")
-
-    dtype = (module_dtype(transform) if isinstance(transform, nn.Module) else None) or torch.float32
-    b = float(bounds)
-    t = torch.linspace(-b, b, points_per_line, dtype=torch.float64)
-    levels = torch.linspace(-b, b, n_lines, dtype=torch.float64)
-    horiz = torch.stack([t.repeat(n_lines), levels.repeat_interleave(points_per_line)], dim=1)
-    vert = torch.stack([levels.repeat_interleave(points_per_line), t.repeat(n_lines)], dim=1)
-    gen = torch.Generator().manual_seed(seed)
-    samples = torch.randn(n_samples, 2, generator=gen, dtype=torch.float64)
-    z = torch.cat([horiz, vert, samples]).to(dtype)
-    if isinstance(transform, nn.Module):
-        device = next((p.device for p in transform.parameters()), torch.device("cpu"))
-        z = z.to(device)
-        was_training = transform.training
-        transform.eval()
-    try:
-        with torch.no_grad():
-            outs, names = _stages(transform, z)
-    finally:
-        if isinstance(transform, nn.Module):
-            transform.train(was_training)
-
-    idx = list(range(len(outs)))
-    if max_panels is not None:
-        if isinstance(max_panels, bool) or not isinstance(max_panels, int) or max_panels < 2:
-            raise ValueError(f"max_panels must be an int >= 2, got {max_panels!r}")
-        if len(idx) > max_panels:
-            idx = sorted({round(i * (len(outs) - 1) / (max_panels - 1)) for i in range(max_panels)})
-    n_panels = len(idx)
-
-    if axes is None:
-        nc = min(n_panels, ncols if ncols is not None else 5)
-        nr = math.ceil(n_panels / nc)
-        fig, ax_arr = plt.subplots(nr, nc, figsize=(3.2 * nc, 3.2 * nr + 0.5), squeeze=False, constrained_layout=True)
-        ax_list = list(ax_arr.ravel())
-        for extra in ax_list[n_panels:]:
-            extra.set_visible(False)
-    else:
-        ax_list = list(np.asarray(axes, dtype=object).ravel())
-        if len(ax_list) < n_panels:
-            raise ValueError(f"axes has {len(ax_list)} Axes but {n_panels} panels are needed")
-        fig = ax_list[0].figure
-
-    n_line_pts = n_lines * points_per_line
-    quad = (samples[:, 0] >= 0).long() + 2 * (samples[:, 1] >= 0).long()
-    quad_colors = np.array(_QUADRANT_COLORS, dtype=object)[quad.numpy()] if n_samples else None
-    for ax, k in zip(ax_list, idx):
-        pts = outs[k].detach().double().cpu().numpy()
-        h = pts[:n_line_pts].reshape(n_lines, points_per_line, 2)
-        v = pts[n_line_pts:2 * n_line_pts].reshape(n_lines, points_per_line, 2)
-        for line in h:
-            ax.plot(line[:, 0], line[:, 1], color=OKABE_ITO[0], lw=0.7, alpha=0.8)
-        for line in v:
-            ax.plot(line[:, 0], line[:, 1], color=OKABE_ITO[1], lw=0.7, alpha=0.8)
-        if n_samples:
-            sp = pts[2 * n_line_pts:]
-            ax.scatter(sp[:, 0], sp[:, 1], s=3, c=list(quad_colors), alpha=0.6, linewidths=0, zorder=3)
-        x0, x1, y0, y1 = _square_limits(pts)
-        ax.set_xlim(x0, x1)
-        ax.set_ylim(y0, y1)
-        ax.set_aspect("equal", adjustable="box")
-        first = k == 0
-        ax.set_xlabel("$z_1$" if first else ("$x_1$" if k == len(outs) - 1 else "dim 1"))
-        ax.set_ylabel("$z_2$" if first else ("$x_2$" if k == len(outs) - 1 else "dim 2"))
-        ax.set_title(names[k], fontsize="medium")
-    return fig
-
-
 def plot_history(history: Any, ax: Any = None, **kwargs: Any) -> Any:
-    """Plot a :class:`~flowkit.training.History` (delegates to ``History.plot``); returns the Axes."""
+    """Plot a :class:`~flowkit.training.History` (delegates to ``History.plot``); returns the Axes.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> from flowkit.train import History
+        >>> ax = plot_history(History(step=[1, 2, 3], loss=[2.0, 1.6, 1.4], val_step=[0, 3], val_nll=[2.1, 1.5]))
+        >>> ax.get_title(), ax.get_ylabel()
+        ('maximum-likelihood training', 'negative log-likelihood (nats)')
+        >>> [line.get_label() for line in ax.lines]
+        ['train NLL, per step', 'validation NLL']
+        >>> plt.close(ax.figure)
+    """
     if not callable(getattr(history, "plot", None)):
         raise TypeError(f"history must be a flowkit.training.History, got {type(history).__name__}")
     return history.plot(ax=ax, **kwargs)

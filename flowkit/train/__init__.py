@@ -7,7 +7,7 @@
 :mod:`~flowkit.train.hooks`        LR schedule, validation/early stopping, checkpointing, progress, Ctrl-C
 :func:`load_checkpoint`            read what ``python -m flowkit.train`` writes (:mod:`~flowkit.train.checkpoints`)
 :func:`evaluate`                   the CLI's bits/dim estimator (an alias of :func:`flowkit.metrics.bits_per_dim`)
-:func:`main`                       ``python -m flowkit.train {realnvp,glow,classifier}`` (:mod:`~flowkit.train.cli`)
+:func:`main`                       ``python -m flowkit.train {realnvp,glow,conditional-realnvp,posterior,classifier}``
 =================================  ===============================================================
 
 Example:

@@ -10,8 +10,11 @@ Files of a run with ``--out model.pt``
        "eval": {...}, "data": "digits", "command": "python -m flowkit.train ...", "argv": [...],
        "seed": 0, "torch": "2.13.0", "wall_time_s": ..., "history": {...}}
 
-  The digits classifier's checkpoint has ``"kind": "digits_classifier"`` instead of ``"model"``
-  (and its own ``"format": 1``).
+  ``"model"`` names the builder (:data:`BUILDERS`): ``"realnvp"``, ``"glow"``,
+  ``"conditional-realnvp"`` (image flows) or ``"posterior"`` (a
+  :func:`~flowkit.data.simulators.posterior_flow`, ``"data"`` the simulator, ``"metrics"``
+  validation NLLs). The digits classifier's checkpoint has ``"kind": "digits_classifier"``
+  instead of ``"model"`` (and its own ``"format": 1``).
 * ``model.json`` — the JSON sidecar: the same dict without the weights, plus file size and timing.
 * ``model.state.pt`` — the resumable training state (``--resume``).
 
@@ -57,10 +60,11 @@ __all__ = ["FORMAT", "BUILDERS", "SHIPPED", "atomic_save", "write_json", "sideca
            "load_checkpoint", "load_training_state", "build_model", "check_sidecar"]
 
 FORMAT = 2  # 2: flowkit 0.2 module layout (generative-order MultiScale, Split as a coupling); 1: flowkit 0.1
-BUILDERS = ("realnvp", "glow")
+BUILDERS = ("realnvp", "glow", "conditional-realnvp", "posterior")
+IMAGE_MODELS = BUILDERS[:3]
 CLASSIFIER_FORMAT = 1
 SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints"
-"""The repository's ``checkpoints/`` folder (the shipped RealNVP, Glow and digits classifier)."""
+"""The repository's ``checkpoints/`` folder (the shipped flows and the digits classifier)."""
 _SIDECAR_KEYS = ("format", "model", "kind", "data", "config", "metrics", "command", "seed")
 _STATE_KEYS = ("format", "model", "out", "config", "args", "state_dict", "optimizer", "best_state_dict", "step",
                "best_val", "best_step", "bad_evals", "rng", "perm", "perm_pos", "history", "wall_time_s")
@@ -185,7 +189,7 @@ def _check_format(ckpt: dict[str, Any], path: Path, expected: int, what: str) ->
 
 def read_checkpoint(path: str | os.PathLike, *, kind: str = "flow", map_location: str | torch.device = "cpu",
                     sidecar: str = "error") -> dict[str, Any]:
-    """The checked checkpoint dict at ``path``: ``kind="flow"`` (image flows) or ``"digits_classifier"``.
+    """The checked checkpoint dict at ``path``: ``kind="flow"`` (any of :data:`BUILDERS`) or ``"digits_classifier"``.
 
     Raises ``ValueError`` (message starting with the path) for every problem listed in the module
     docstring, ``FileNotFoundError`` for a missing file.
@@ -203,8 +207,11 @@ def read_checkpoint(path: str | os.PathLike, *, kind: str = "flow", map_location
         raise ValueError(f"{p}: not a flowkit checkpoint: it holds a {type(ckpt).__name__}, not a dict")
     tag, allowed = ("model", BUILDERS) if kind == "flow" else ("kind", ("digits_classifier",))
     if kind == "flow" and ckpt.get("kind") == "digits_classifier":
-        raise ValueError(f"{p}: a digits-classifier checkpoint, not an image flow; load it with "
+        raise ValueError(f"{p}: a digits-classifier checkpoint, not a flow; load it with "
                          "flowkit.metrics.classifier.load_classifier")
+    if ckpt.get("trainer") == "flowkit.train.conditional":
+        raise ValueError(f"{p}: written by the retired `python -m flowkit.train.conditional`; retrain with "
+                         "`python -m flowkit.train conditional-realnvp ...` or `... posterior ...` (see --help)")
     missing = [k for k in (tag, "config", "state_dict", "format") if k not in ckpt]
     if missing:
         raise ValueError(f"{p}: not a flowkit checkpoint: missing {', '.join(repr(k) for k in missing)} "
@@ -276,26 +283,34 @@ def _short(v: Any, n: int = 80) -> str:
 
 
 def build_model(model: str, config: dict[str, Any]) -> torch.nn.Module:
-    """The :class:`~flowkit.image.ImageFlow` of ``model`` (``"realnvp"``/``"glow"``) built with ``config``.
+    """The flow of ``model`` (one of :data:`BUILDERS`) built with ``config`` (its builder's keyword arguments).
+
+    ``"realnvp"``/``"glow"``/``"conditional-realnvp"``: :class:`~flowkit.image.RealNVP`,
+    :class:`~flowkit.image.Glow`, :class:`~flowkit.image.ConditionalRealNVP`; ``"posterior"``:
+    :func:`~flowkit.data.simulators.posterior_flow`.
 
     Example:
         >>> m = build_model("realnvp", {"n_couplings": 1, "hidden": 8, "seed": 0})
         >>> type(m).__name__
         'RealNVP'
     """
-    from ..image import Glow, RealNVP
+    from ..data.simulators import posterior_flow
+    from ..image import ConditionalRealNVP, Glow, RealNVP
 
     if model not in BUILDERS:
         raise ValueError(f"unknown model {model!r}; expected one of {BUILDERS}")
     cfg = dict(config)
-    if "shape" in cfg:
-        cfg["shape"] = tuple(cfg["shape"])
-    return (Glow if model == "glow" else RealNVP)(**cfg)
+    for key in ("shape", "hidden"):
+        if isinstance(cfg.get(key), list):
+            cfg[key] = tuple(cfg[key])
+    builder = {"realnvp": RealNVP, "glow": Glow, "conditional-realnvp": ConditionalRealNVP,
+               "posterior": posterior_flow}[model]
+    return builder(**cfg)
 
 
 def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device = "cpu", return_info: bool = False,
                     sidecar: str = "error") -> Any:
-    """Rebuild the image flow saved at ``path`` (read with ``weights_only=True``), in eval mode.
+    """Rebuild the flow saved at ``path`` (read with ``weights_only=True``), in eval mode.
 
     Checks everything listed in the module docstring first (``sidecar``: ``"error"``, ``"warn"``
     or ``"ignore"``). With ``return_info=True`` returns ``(model, checkpoint_dict_without_state_dict)``.

@@ -1,14 +1,24 @@
-r"""``python -m flowkit.train {realnvp,glow,classifier} …``: parse, check, wire — then the one loop trains.
+r"""``python -m flowkit.train {realnvp,glow,conditional-realnvp,posterior,classifier} …``: parse, check, wire, train.
+
+Every command is a wiring of the one loop (:func:`flowkit.train.loop.train`); every checkpoint is
+read back by :func:`~flowkit.train.checkpoints.load_checkpoint` (the classifier's by
+:func:`~flowkit.metrics.classifier.load_classifier`).
 
 Commands
 --------
-``realnvp`` / ``glow``
-    Train :class:`flowkit.image.RealNVP` or :class:`flowkit.image.Glow` by maximum likelihood on the
-    dequantized bound (8×8 digits, or MNIST with ``--data mnist``, which downloads it): Adam/AdamW,
-    linear warm-up then cosine or constant learning rate, gradient clipping, validation bits/dim
-    every ``--eval-every`` steps with early stopping (``--patience``) and best-weights restore.
-    Writes ``--out`` (the checkpoint), ``<out>.json`` (the JSON sidecar) and ``<out>.state.pt``
-    (the resumable state); see :mod:`flowkit.train.checkpoints` and :mod:`flowkit.train.image_run`.
+``realnvp`` / ``glow`` / ``conditional-realnvp``
+    Train :class:`flowkit.image.RealNVP`, :class:`flowkit.image.Glow` or the class-conditional
+    :class:`flowkit.image.ConditionalRealNVP` (the labels as the context) by maximum likelihood on
+    the dequantized bound (8×8 digits, or MNIST with ``--data mnist``, which downloads it):
+    Adam/AdamW, linear warm-up then cosine or constant learning rate, gradient clipping,
+    validation bits/dim every ``--eval-every`` steps with early stopping (``--patience``) and
+    best-weights restore. Writes ``--out`` (the checkpoint), ``<out>.json`` (the JSON sidecar)
+    and ``<out>.state.pt`` (the resumable state); see :mod:`flowkit.train.checkpoints` and
+    :mod:`flowkit.train.image_run`.
+``posterior``
+    Train an amortised posterior :math:`q(\theta\mid x)`
+    (:func:`~flowkit.data.simulators.posterior_flow`) on pairs simulated by ``--simulator``
+    (:mod:`flowkit.train.posterior`); writes ``--out`` and its JSON sidecar.
 ``classifier``
     Train the 8×8 digits classifier whose features the image metrics use
     (:mod:`flowkit.train.classifier`); the shipped ``checkpoints/digits_classifier.pt`` is
@@ -58,12 +68,13 @@ from typing import Any, Sequence
 import torch
 
 from ..validation import finite_real, positive_int
-from .checkpoints import BUILDERS, build_model, load_checkpoint, load_training_state, state_path
+from .checkpoints import BUILDERS, IMAGE_MODELS, build_model, load_checkpoint, load_training_state, state_path
 from .image_run import evaluate
 
 __all__ = ["main", "build_model", "load_checkpoint", "evaluate", "BUILDERS", "canonical_command", "usable_out"]
 
 PROG = "python -m flowkit.train"
+COMMANDS = (*IMAGE_MODELS, "posterior", "classifier")
 DEFAULTS: dict[str, Any] = {
     "steps": 3000, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.0, "warmup": 100,
     "schedule": "cosine", "clip_grad": 50.0, "seed": 0, "patience": 10, "eval_every": 100,
@@ -71,6 +82,11 @@ DEFAULTS: dict[str, Any] = {
     "dequantization": "variational", "hidden": 32, "blocks": 1, "levels": 2,
     "steps_per_level": 4, "couplings": 3, "threads": 1, "device": "cpu", "data": "digits",
     "mnist_root": "data/mnist", "progress": "auto",
+}
+POSTERIOR_DEFAULTS: dict[str, Any] = {
+    "simulator": "two-moons", "simulations": 100_000, "val_simulations": 5_000, "steps": 8000, "batch_size": 256,
+    "lr": 1e-3, "warmup": 0, "schedule": "cosine", "clip_grad": 5.0, "seed": 0, "patience": 0, "eval_every": 400,
+    "couplings": 6, "hidden": 64, "threads": 1, "progress": "auto", "out": None,
 }
 CLASSIFIER_DEFAULTS: dict[str, Any] = {"epochs": 60, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4, "seed": 0,
                                        "width": 16, "feature_dim": 64, "shift": 1, "threads": 1}
@@ -81,7 +97,8 @@ RUN_OPTIONS = ("data", "steps", "batch_size", "lr", "weight_decay", "warmup", "s
                "threads", "device")
 RESUME_MAY_CHANGE = ("steps", "patience", "eval_every", "threads", "device")
 _COUNTS = ("steps", "batch_size", "eval_every", "val_samples", "test_samples", "hidden", "levels",
-           "steps_per_level", "couplings", "threads", "epochs", "width", "feature_dim")
+           "steps_per_level", "couplings", "threads", "epochs", "width", "feature_dim", "simulations",
+           "val_simulations")
 _NONNEG = ("patience", "warmup", "blocks", "shift")
 _SEEDS = ("seed", "eval_seed")
 
@@ -124,6 +141,24 @@ def _image_options(p: argparse.ArgumentParser, d: dict[str, Any]) -> None:
                    help="tqdm progress bar (auto: in a terminal or Jupyter, not under pytest/CI or FLOWKIT_PROGRESS=0)")
 
 
+def _posterior_options(p: argparse.ArgumentParser, d: dict[str, Any]) -> None:
+    from .posterior import SIMULATORS
+
+    p.add_argument("--simulator", choices=tuple(SIMULATORS), default=d["simulator"],
+                   help="the simulator of flowkit.data.simulators whose posterior is learned")
+    p.add_argument("--simulations", type=int, default=d["simulations"], help="simulated (theta, x) training pairs")
+    p.add_argument("--val-simulations", type=int, default=d["val_simulations"], help="held-out pairs (seed + 100)")
+    for k in ("steps", "batch_size", "warmup", "seed", "patience", "eval_every", "threads"):
+        p.add_argument(_flag(k), type=int, default=d[k])
+    for k in ("lr", "clip_grad"):
+        p.add_argument(_flag(k), type=float, default=d[k])
+    p.add_argument("--schedule", choices=("cosine", "constant"), default=d["schedule"])
+    p.add_argument("--couplings", type=int, default=d["couplings"], help="conditional affine couplings")
+    p.add_argument("--hidden", type=int, default=d["hidden"], help="width of the two hidden layers of each conditioner")
+    p.add_argument("--progress", choices=("auto", "on", "off"), default=d["progress"])
+    p.add_argument("--out", default=d["out"], help="checkpoint path (default checkpoints/<simulator>_posterior.pt)")
+
+
 def _classifier_options(p: argparse.ArgumentParser, d: dict[str, Any]) -> None:
     p.add_argument("--out", default=argparse.SUPPRESS if d is _SUPPRESSED else "checkpoints/digits_classifier.pt",
                    help="checkpoint path (a JSON sidecar is written next to it)")
@@ -152,17 +187,22 @@ def build_parser(*, suppress_defaults: bool = False) -> argparse.ArgumentParser:
     """
     img, clf = (_SUPPRESSED, _SUPPRESSED) if suppress_defaults else (DEFAULTS, CLASSIFIER_DEFAULTS)
     p = argparse.ArgumentParser(prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                description="Train a RealNVP or Glow image flow (writes the best model, a JSON "
-                                            "sidecar and a resumable state) or the digits classifier.")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{realnvp,glow,classifier}")
-    helps = {"realnvp": "RealNVP image flow", "glow": "Glow image flow"}
-    for name in BUILDERS:
+                                description="Train a RealNVP, Glow or class-conditional RealNVP image flow (writes "
+                                            "the best model, a JSON sidecar and a resumable state), an amortised "
+                                            "posterior q(theta | x) from simulations, or the digits classifier.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{" + ",".join(COMMANDS) + "}")
+    helps = {"realnvp": "RealNVP image flow", "glow": "Glow image flow",
+             "conditional-realnvp": "class-conditional RealNVP p(x | y)"}
+    for name in IMAGE_MODELS:
         _image_options(sub.add_parser(name, help=helps[name], prog=f"{PROG} {name}"), img)
+    _posterior_options(sub.add_parser("posterior", help="amortised posterior q(theta | x) from simulations",
+                                      prog=f"{PROG} posterior"), _SUPPRESSED if suppress_defaults else POSTERIOR_DEFAULTS)
     _classifier_options(sub.add_parser("classifier", help="the 8x8 digits classifier of flowkit.metrics",
                                        prog=f"{PROG} classifier"), clf)
     if not suppress_defaults:  # `--help` lists every option (the notebooks check them against it)
-        p.epilog = (f"options of realnvp and glow ({PROG} glow --help):\n\n{sub.choices['glow'].format_help()}\n"
-                    f"options of classifier ({PROG} classifier --help):\n\n{sub.choices['classifier'].format_help()}")
+        p.epilog = "".join(f"options of {what} ({PROG} {name} --help):\n\n{sub.choices[name].format_help()}\n"
+                           for name, what in (("glow", "realnvp, glow and conditional-realnvp"),
+                                              ("posterior", "posterior"), ("classifier", "classifier")))
     p.set_defaults(_commands=sub.choices)
     return p
 
@@ -177,7 +217,7 @@ def canonical_command(args: argparse.Namespace, out: str) -> str:
     """
     parts = [*PROG.split(), args.command]
     for name in RUN_OPTIONS:
-        if (name == "steps_per_level" and args.command != "glow") or (name == "couplings" and args.command != "realnvp"):
+        if (name == "steps_per_level" and args.command != "glow") or (name == "couplings" and args.command == "glow"):
             continue
         parts += [_flag(name), str(getattr(args, name))]
     if args.data == "mnist":
@@ -199,7 +239,8 @@ def _check_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
             if hasattr(a, name) and not 0 <= getattr(a, name) < 2 ** 63:
                 raise ValueError(f"{_flag(name)} must be an int in [0, 2**63), got {getattr(a, name)}")
         finite_real(a.lr, "--lr", low=0.0, low_open=True)
-        finite_real(a.weight_decay, "--weight-decay", low=0.0)
+        if hasattr(a, "weight_decay"):
+            finite_real(a.weight_decay, "--weight-decay", low=0.0)
         if hasattr(a, "clip_grad"):
             finite_real(a.clip_grad, "--clip-grad", low=0.0)
     except ValueError as e:
@@ -278,20 +319,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     sub = args._commands[args.command]
     _check_args(sub, args)
-    if args.command == "classifier":
+    if args.command in ("classifier", "posterior"):
         from .classifier import run as run_classifier
+        from .posterior import run as run_posterior
 
-        out = Path(args.out)
+        out = Path(args.out if args.out is not None else f"checkpoints/{args.simulator.replace('-', '_')}_posterior.pt")
         if (problem := usable_out(out)) is not None:
             sub.exit(2, f"{sub.prog}: error: {problem}\n")
         torch.set_num_threads(args.threads)
-        return run_classifier(args, argv, out)
+        return (run_classifier if args.command == "classifier" else run_posterior)(args, argv, out)
     if args.device == "cuda" and not torch.cuda.is_available():
         sub.exit(2, f"{sub.prog}: error: --device cuda was requested but CUDA is not available "
                     f"(torch {torch.__version__}, torch.cuda.is_available() is False). "
                     "Use --device cpu, or install a CUDA build of torch on a machine with an NVIDIA GPU.\n")
     resume = _resume(sub, args, _explicit(argv)) if args.resume else None
-    out = Path(args.out if args.out is not None else f"checkpoints/{args.command}_{args.data}.pt")
+    out = Path(args.out if args.out is not None else f"checkpoints/{args.command.replace('-', '_')}_{args.data}.pt")
     if (problem := usable_out(out)) is not None:
         sub.exit(2, f"{sub.prog}: error: {problem}\n")
     torch.set_num_threads(args.threads)

@@ -1,4 +1,8 @@
-r"""One image-flow run of ``python -m flowkit.train {realnvp,glow}``: data, model, the loop's wiring, outputs.
+r"""One image-flow run of ``python -m flowkit.train {realnvp,glow,conditional-realnvp}``: data, model, wiring, outputs.
+
+``conditional-realnvp`` is :class:`~flowkit.image.ConditionalRealNVP`, :math:`p(x\mid y)`: the same
+run with the one-hot class labels of every split as the context of every term below (the loss,
+the validation and the test bits/dim are then *conditional* bits/dim).
 
 The loop (:func:`flowkit.train.loop.train`) is wired with
 
@@ -41,17 +45,18 @@ from .history import History
 from .hooks import Checkpoint, LRSchedule, Progress, StopOnInterrupt, Validation, cpu_state_dict
 from .loop import train
 from .losses import MaximumLikelihood
-from .progress import progress_enabled
+from .progress import progress_enabled, progress_flag
 
-__all__ = ["evaluate", "load_data", "run"]
+__all__ = ["evaluate", "load_data", "load_labels", "run"]
 
 
 def evaluate(model: torch.nn.Module, x_int: Tensor, *, n_samples: int = 1, importance_weighted: bool = False,
-             seed: int = 1234, batch_size: int = 512) -> float:
+             seed: int = 1234, batch_size: int = 512, context: Tensor | None = None) -> float:
     """Mean bits/dim of ``x_int``: :func:`flowkit.metrics.bits_per_dim` with noise seeded ``seed``.
 
-    A thin alias kept for the CLI's estimators (default seed 1234, chunks of 512 images). The
-    noise is drawn on the CPU and moved to the model's device, so CPU and GPU see the same noise.
+    A thin alias kept for the CLI's estimators (default seed 1234, chunks of 512 images;
+    ``context``: one row per image for a conditional model). The noise is drawn on the CPU and
+    moved to the model's device, so CPU and GPU see the same noise.
 
     Example:
         >>> import torch, flowkit as fk
@@ -62,8 +67,24 @@ def evaluate(model: torch.nn.Module, x_int: Tensor, *, n_samples: int = 1, impor
     """
     from ..metrics.likelihood import bits_per_dim
 
-    return float(bits_per_dim(model, x_int, n_samples=n_samples, importance_weighted=importance_weighted,
+    return float(bits_per_dim(model, x_int, context, n_samples=n_samples, importance_weighted=importance_weighted,
                               seed=seed, batch_size=batch_size))
+
+
+def _splits(args: argparse.Namespace, labels: bool) -> tuple[dict[str, Tensor], int]:
+    if args.data == "digits":
+        from ..data.digits import DIGITS_BINS, load_digits
+
+        return {s: load_digits(s, return_labels=True)[1] if labels else load_digits(s)  # type: ignore[index]
+                for s in ("train", "val", "test")}, DIGITS_BINS
+    if args.data == "mnist":
+        from ..data.digits import MNIST_BINS, load_mnist
+
+        train, test = (load_mnist(args.mnist_root, s, download=True, return_labels=labels) for s in ("train", "test"))
+        train, test = (t[1] if labels else t for t in (train, test))  # type: ignore[index]
+        assert isinstance(train, Tensor) and isinstance(test, Tensor)
+        return {"train": train[:55000], "val": train[55000:], "test": test}, MNIST_BINS
+    raise ValueError(f"unknown data {args.data!r}")
 
 
 def load_data(args: argparse.Namespace) -> tuple[dict[str, Tensor], int]:
@@ -74,18 +95,18 @@ def load_data(args: argparse.Namespace) -> tuple[dict[str, Tensor], int]:
         >>> tuple(data["train"].shape), n_bins
         ((1200, 1, 8, 8), 17)
     """
-    if args.data == "digits":
-        from ..data.digits import DIGITS_BINS, digits_splits
+    return _splits(args, labels=False)
 
-        return digits_splits(), DIGITS_BINS
-    if args.data == "mnist":
-        from ..data.digits import MNIST_BINS, load_mnist
 
-        train_x = load_mnist(args.mnist_root, "train", download=True)
-        test_x = load_mnist(args.mnist_root, "test", download=True)
-        assert isinstance(train_x, Tensor) and isinstance(test_x, Tensor)
-        return {"train": train_x[:55000], "val": train_x[55000:], "test": test_x}, MNIST_BINS
-    raise ValueError(f"unknown data {args.data!r}")
+def load_labels(args: argparse.Namespace) -> dict[str, Tensor]:
+    """The class labels of :func:`load_data`'s splits, ``{"train", "val", "test"}`` (for ``conditional-realnvp``).
+
+    Example:
+        >>> y = load_labels(argparse.Namespace(data="digits"))
+        >>> y["test"].shape, int(y["test"].max())
+        (torch.Size([397]), 9)
+    """
+    return _splits(args, labels=True)[0]
 
 
 def _model_config(args: argparse.Namespace, shape: Sequence[int], n_bins: int) -> dict[str, Any]:
@@ -96,6 +117,8 @@ def _model_config(args: argparse.Namespace, shape: Sequence[int], n_bins: int) -
         cfg["n_steps"] = args.steps_per_level
     else:
         cfg["n_couplings"] = args.couplings
+    if args.command == "conditional-realnvp":
+        cfg["n_classes"] = 10
     return cfg
 
 
@@ -113,12 +136,16 @@ class _Run:
         self.opt = (torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay) if args.weight_decay > 0
                     else torch.optim.Adam(params, lr=args.lr))
         self.gen = torch.Generator().manual_seed(args.seed)  # mini-batches and training noise (CPU)
-        self.loss = MaximumLikelihood(data["train"], batch_size=args.batch_size, generator=self.gen, drop_last=True,
-                                      bits_per_dim=True)
-        self.val = Validation(lambda m: evaluate(m, data["val"], n_samples=args.val_samples, seed=args.eval_seed),
+        labels = load_labels(args) if args.command == "conditional-realnvp" else None
+        # the context of each split: one-hot labels for the conditional model, else none
+        self.context = {s: None if labels is None else self.model.one_hot(labels[s]) for s in data}
+        self.loss = MaximumLikelihood(data["train"], self.context["train"], batch_size=args.batch_size,
+                                      generator=self.gen, drop_last=True, bits_per_dim=True)
+        self.val = Validation(lambda m: evaluate(m, data["val"], n_samples=args.val_samples, seed=args.eval_seed,
+                                                 context=self.context["val"]),
                               every=args.eval_every, patience=args.patience, min_delta=1e-4, restore_best=True,
                               name="validation bits/dim", on_eval=self._log_eval)
-        self.progress = Progress(progress_enabled({"on": True, "off": False}.get(args.progress)),
+        self.progress = Progress(progress_enabled(progress_flag(args.progress)),
                                  f"{args.command} {args.data}")
         self.history, self.resumed_at = History(), []
         self.start_step, self.rng_state, self.elapsed, self.cpu_before = 0, None, 0.0, 0.0
@@ -201,22 +228,22 @@ def _write_outputs(run: _Run, state: Any, argv: Sequence[str], command: str) -> 
     wall, cpu = run.wall(), run.cpu()
     model.eval()
     t_eval = time.perf_counter()
+    x, ctx, k, s = run.data, run.context, a.test_samples, a.eval_seed
     metrics = {
-        "val_bpd": evaluate(model, run.data["val"], n_samples=a.val_samples, seed=a.eval_seed),
-        "test_bpd": evaluate(model, run.data["test"], n_samples=a.test_samples, seed=a.eval_seed),
-        "test_bpd_iw": evaluate(model, run.data["test"], n_samples=a.test_samples, importance_weighted=True,
-                                seed=a.eval_seed),
+        "val_bpd": evaluate(model, x["val"], n_samples=a.val_samples, seed=s, context=ctx["val"]),
+        "test_bpd": evaluate(model, x["test"], n_samples=k, seed=s, context=ctx["test"]),
+        "test_bpd_iw": evaluate(model, x["test"], n_samples=k, importance_weighted=True, seed=s, context=ctx["test"]),
         "steps": run.val.best_step, "trained_steps": state.step, "stopped_early": state.stop_reason == "early_stop",
     }
     eval_s = time.perf_counter() - t_eval
-    k, s = a.test_samples, a.eval_seed
+    given = "" if ctx["test"] is None else ", given the class label"
     ckpt = {
         "format": FORMAT, "model": a.command, "data": a.data, "config": run.config,
         "state_dict": cpu_state_dict(model), "metrics": metrics,
         "estimators": {
-            "val_bpd": f"bound averaged over {a.val_samples} dequantization samples per image, eval noise seed {s}",
-            "test_bpd": f"bound averaged over {k} dequantization samples per image, eval noise seed {s}",
-            "test_bpd_iw": f"importance-weighted bound with k={k} samples, eval noise seed {s}",
+            "val_bpd": f"bound averaged over {a.val_samples} dequantization samples per image, eval noise seed {s}{given}",
+            "test_bpd": f"bound averaged over {k} dequantization samples per image, eval noise seed {s}{given}",
+            "test_bpd_iw": f"importance-weighted bound with k={k} samples, eval noise seed {s}{given}",
         },
         "eval": {"seed": s, "val_samples": a.val_samples, "test_samples": k},
         "command": command, "argv": ["python", "-m", "flowkit.train", *argv], "seed": a.seed,

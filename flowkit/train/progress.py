@@ -20,7 +20,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["progress_enabled", "make_bar", "NoBar"]
+__all__ = ["progress_enabled", "progress_flag", "make_bar", "NoBar"]
 
 _OFF = {"0", "false", "no", "off"}
 _ON = {"1", "true", "yes", "on"}
@@ -35,6 +35,16 @@ def _in_jupyter_kernel() -> bool:
         return False
     ip = get_ipython()
     return ip is not None and getattr(ip, "kernel", None) is not None
+
+
+def progress_flag(choice: str | None) -> bool | None:
+    """The command line's ``--progress on|off|auto`` as :func:`progress_enabled`'s argument.
+
+    Example:
+        >>> progress_flag("on"), progress_flag("off"), progress_flag("auto")
+        (True, False, None)
+    """
+    return {"on": True, "off": False}.get(choice)
 
 
 def progress_enabled(progress: bool | None) -> bool:

@@ -202,6 +202,9 @@ def lab_server(browser_requirements, tmp_path_factory) -> LabServer:
     env = dict(os.environ)
     env.pop("JUPYTER_TOKEN", None)
     env.pop("MPLBACKEND", None)  # `make test` sets Agg; the notebooks use %matplotlib widget
+    # `make test` sets strict checks for the answered notebooks; the browser runs the learner's
+    # notebooks, whose unfinished "Your turn" checks print a ✗ line and let Run All go on
+    env.pop("FLOWKIT_STRICT_CHECKS", None)
     env.update(
         FLOWKIT_FAST="1",
         OMP_NUM_THREADS="1",

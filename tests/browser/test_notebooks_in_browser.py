@@ -7,9 +7,17 @@ non-empty code cell has an execution count. The tests then check, on that live p
 
 * no cell shows an error output (tracebacks; stderr warnings and tqdm bars are fine) and every
   widget rendered;
+* after Run All every explorer holds, in the kernel, the values of the notebook's last
+  ``update(...)`` (snapped onto the slider's grid as the browser computes it), and its sliders
+  show them — the browser sends back nothing that overwrites them;
+* at 1280 × 800 with the file browser open no output area scrolls sideways; static figures are
+  inline images, the only ipympl canvases are the explorers';
 * no matplotlib (ipympl) figure is blank at the end (a final ``plt.close("all")`` empties them);
 * every slider explorer's plot is stable while idle (two screenshots a moment apart are equal);
 * moving a slider with the keyboard and by a mouse drag changes its readout and redraws the plot;
+  the drag test prints how long the plot keeps changing after the mouse is released;
+* key press → first changed pixel of the canvas, per explorer: printed (median, p90), a benchmark
+  figure for ``benchmarks/README.md``, not a timed assertion;
 * the browser console logged no errors (minus the documented benign ones, ``BENIGN_CONSOLE``).
 
 Screenshots go to ``tests/browser/screenshots/`` (gitignored) for a person to look at:
@@ -27,12 +35,14 @@ Environment knobs:
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import learner_view as lv
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -41,9 +51,10 @@ RUN_TIMEOUT_S = float(os.environ.get("FLOWKIT_BROWSER_RUN_TIMEOUT", "300"))
 OPEN_TIMEOUT_S = 120  # page load + kernel start
 REDRAW_TIMEOUT_S = 20  # a slider move -> kernel recompute -> new PNG in the canvas
 SETTLE_TIMEOUT_S = 20
-VIEWPORT = {"width": 1400, "height": 1000}
+VIEWPORT = {"width": 1280, "height": 800}  # a laptop screen; the file browser stays open
 KEY_PRESSES = 10
 DRAG_PX = 60
+LATENCY_PRESSES = int(os.environ.get("FLOWKIT_BROWSER_LATENCY_PRESSES", "21"))
 
 # Browser-console errors that say nothing about the course. Each entry: (regex, why benign).
 # Keep this list short and justified; an unexplained console error fails the test.
@@ -284,6 +295,7 @@ class NotebookRun:
     explorers_seen: int  # most rendered at any moment during Run All
     uses_explorers: bool
     shots: Path
+    code_cells: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -307,6 +319,7 @@ def run(notebook_name, lab_server, browser, screenshot_dir):
 
     context = browser.new_context(viewport=VIEWPORT)
     context.add_init_script(_FIND_EXPLORERS_JS)
+    context.add_init_script(lv.LATENCY_JS)
     page = context.new_page()
     page.set_default_timeout(30_000)
     console_errors: list[str] = []
@@ -328,8 +341,8 @@ def run(notebook_name, lab_server, browser, screenshot_dir):
         page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=OPEN_TIMEOUT_S * 1000)
         _wait_kernel_idle(page, OPEN_TIMEOUT_S, f"{notebook_name}: opening")
         marks.append(("open", time.monotonic()))
-        # more room for the notebook (and the screenshots): collapse the file browser
-        page.evaluate("() => { try { window.jupyterapp.shell.collapseLeft(); } catch (e) {} }")
+        # the learner's layout: the file browser open next to the notebook
+        page.evaluate("() => { try { window.jupyterapp.shell.activateById('filebrowser'); } catch (e) {} }")
 
         # Clear stale outputs/counts (so "every cell has a count" means *this* run), then Run All.
         _command(page, "notebook:clear-all-cell-outputs", ("Edit", "Clear Outputs of All Cells"))
@@ -360,8 +373,9 @@ def run(notebook_name, lab_server, browser, screenshot_dir):
         time.sleep(1.0)  # let widget views render
         state = page.evaluate(_STATE_JS)
         explorers, explorers_seen = page.evaluate(_TAG_EXPLORERS_JS)
+        code_cells = ["".join(c["source"]) for c in json.loads(source)["cells"] if c["cell_type"] == "code"]
         result = NotebookRun(notebook_name, page, console_errors, state, run_s, explorers,
-                             explorers_seen, uses_explorers, screenshot_dir)
+                             explorers_seen, uses_explorers, screenshot_dir, code_cells)
         marks.append(("render", time.monotonic()))
         _notebook_screenshots(page, screenshot_dir / f"{result.stem}__notebook")
         marks.append(("screenshots", time.monotonic()))
@@ -386,6 +400,71 @@ def test_run_all_without_errors(run):
                                         "no explorer (sliders + ipympl canvas) ever rendered")
     print(f"{run.name}: Run All took {run.run_s:.1f}s, {len(state['cells'])} code cells, "
           f"{run.explorers} explorer(s) live, {run.explorers_seen} seen; {'; '.join(run.notes)}")
+
+
+def test_explorers_hold_the_last_update(run):
+    """After Run All, each explorer's kernel-side values are those of the notebook's last
+    ``update(...)``, on the slider's grid, and its sliders show them. (The browser answers a
+    value off its grid with its own rounding after the kernel has moved on; that stale answer
+    used to overwrite the last update: tail 1.8 instead of 0.8, T = 1.00 instead of 0.7.)"""
+    if not run.uses_explorers:
+        pytest.skip(f"{run.name} has no slider explorer")
+    from flowkit.course.widgets import on_grid
+
+    time.sleep(1.0)  # anything the browser sends back arrives now (the kernel is idle)
+    _wait_kernel_idle(run.page, 60, f"{run.name}: before reading the explorers")
+    found = lv.explorer_values(run.page)
+    assert found, f"{run.name} creates explorers but none is a variable of the kernel's namespace"
+    updates = lv.last_updates(run.code_cells, list(found))
+    problems, lines = [], []
+    for name, ex in found.items():
+        for slider, value in ex["values"].items():
+            lo, hi, step = ex["grid"][slider]
+            if on_grid(value, lo, hi, step) != value:
+                problems.append(f"{name}.{slider} = {value!r} is off the slider's grid (browser: {on_grid(value, lo, hi, step)!r})")
+        if name not in updates:
+            lines.append(f"{name}: no update() call, values {ex['values']}")
+            continue
+        wanted = lv.requested_values(run.page, updates[name])
+        for slider, value in wanted.items():
+            lo, hi, step = ex["grid"][slider]
+            expected = on_grid(float(value), lo, hi, step)
+            if ex["values"][slider] != expected:
+                problems.append(f"{name}.{slider}: kernel holds {ex['values'][slider]!r}, the last "
+                                f"{name}.update({updates[name]}) set {expected!r}")
+        lines.append(f"{name}: last update({updates[name]}) → kernel {ex['values']}")
+    # and the page shows them: every explorer slider's readout is its kernel value, formatted
+    readouts = sorted(r for ex in found.values() for r in ex["readouts"].values())
+    shown = sorted(t.replace("\u2212", "-") for t in run.page.evaluate(  # d3-format writes − (U+2212)
+        "() => [...document.querySelectorAll('[data-fk-explorer] .widget-readout')].map(e => e.innerText.trim())"))
+    if run.explorers == len(found) and shown != readouts:
+        problems.append(f"slider readouts on the page {shown} differ from the kernel's values {readouts}")
+    print(f"{run.name}: " + "; ".join(lines))
+    assert not problems, f"{run.name}: explorers not where the code left them:\n" + "\n".join(problems)
+
+
+def test_outputs_fit_and_static_figures_are_inline(run):
+    """At 1280 × 800 with the file browser open nothing scrolls sideways; static figures are
+    inline images (no ipympl "Figure N" widget); ipympl canvases belong to explorers only."""
+    found = lv.horizontal_overflow(run.page)
+    assert "error" not in found, found
+    assert not found["overflowing"], (
+        f"{run.name}: {len(found['overflowing'])} output(s) wider than the {found['width']} px output area "
+        f"(ipympl keeps pixel sizes; keep explorers ≤ 820 px): {found['overflowing']}")
+    figures = run.page.evaluate("""() => [...document.querySelectorAll('.jp-NotebookPanel .jupyter-matplotlib')]
+        .map(f => { const box = f.parentElement && f.parentElement.closest('.widget-vbox');
+                    const cell = f.closest('.jp-CodeCell');
+                    return {explorer: !!(box && box.querySelector('.widget-slider')),
+                            prompt: cell ? cell.querySelector('.jp-InputArea-prompt').innerText.trim() : '?'}; })""")
+    static = [f["prompt"] for f in figures if not f["explorer"]]
+    assert not static, (f"{run.name}: static figures drawn as ipympl widgets in cells {static}; "
+                        "use %matplotlib inline (explorers make their own canvases)")
+    images = run.page.evaluate("""() => [...document.querySelectorAll('.jp-NotebookPanel .jp-RenderedImage img')]
+        .map(i => [i.naturalWidth, i.getBoundingClientRect().width])""")
+    broken = [w for w in images if not w[0]]
+    assert not broken, f"{run.name}: {len(broken)} inline image(s) did not load"
+    print(f"{run.name}: output area {found['width']} px; {len(images)} inline figure(s), "
+          f"{len(figures)} explorer canvas(es); widest inline image {max((w[1] for w in images), default=0):.0f} px")
 
 
 def test_figures_are_drawn(run):
@@ -462,12 +541,17 @@ def _check_slider_move(run, i: int, how: str, nth: int) -> None:
         box = handle.bounding_box()
         assert box, f"{what}: slider handle not visible"
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        canvas.evaluate("d => window.__fkArm(d)")
         page.mouse.move(x, y)
         page.mouse.down()
         page.mouse.move(x + (DRAG_PX if right else -DRAG_PX), y, steps=10)
         page.mouse.up()
+        t_up = page.evaluate("() => performance.now()")
         page.mouse.move(0, 0)
 
+    if how == "drag":
+        lv.settle(run.page, canvas, quiet_ms=400)
+        run.notes.append(f"explorer {i} drag: last frame {lv.drag_settle_ms(run.page, t_up):.0f} ms after the mouse went up")
     value_after = _wait_readout_changed(readout, value_before, what)
     after = _wait_redrawn(canvas, before, what)
     run.explorer(i).screenshot(path=str(run.shot(f"e{i}_{how}_after")), animations="disabled")
@@ -487,6 +571,35 @@ def test_slider_mouse_drag_moves_plot(run):
     for i in range(run.explorers):
         _check_slider_move(run, i, "drag", nth=1)
     _wait_kernel_idle(run.page, 60, f"{run.name}: after slider moves")
+
+
+def test_slider_to_pixels_latency(run):
+    """Key press → first changed pixel of the canvas, per explorer (a benchmark figure printed
+    for benchmarks/README.md; the machine is shared, so no timed assertion)."""
+    _require_explorers(run)
+    rows = []
+    names = lv.explorer_names_in_order(run.code_cells, list(lv.explorer_values(run.page)))
+    for i in range(run.explorers):
+        slider, handle, readout, label = _pick_slider(run, i, 0)
+        slider.scroll_into_view_if_needed()
+        run.page.mouse.move(0, 0)
+        kernel_ms: list[float] = []
+        name = names[i] if len(names) == run.explorers else None
+        ms = lv.key_to_pixels_ms(run.page, run.canvas(i), handle, LATENCY_PRESSES, kernel_name=name,
+                                 kernel_ms=kernel_ms)
+        rows.append(f"{run.name} explorer {i} {name or ''} (slider {label!r}): key press → pixels {lv.summary(ms)}"
+                    + (f"; in the kernel (compute + draw + send) {lv.summary(kernel_ms)}" if kernel_ms else ""))
+        _LATENCIES.extend(ms)
+        _KERNEL_MS.extend(kernel_ms)
+    _wait_kernel_idle(run.page, 60, f"{run.name}: after the latency presses")
+    print("\n".join(rows))
+    print(f"all explorers so far: key press → pixels {lv.summary(_LATENCIES)}; kernel side {lv.summary(_KERNEL_MS)}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print("; ".join(n for n in run.notes if "drag" in n))
+
+
+_LATENCIES: list[float] = []
+_KERNEL_MS: list[float] = []
 
 
 def _benign(message: str) -> bool:

@@ -148,7 +148,21 @@ def _run(request: dict, ns: dict) -> Any:
 
 
 def handle(ns: dict, request_text: str) -> str:
-    """Run one request (JSON text) against the namespace ``ns``; the reply as JSON text."""
+    r"""Run one request (JSON text) against the namespace ``ns``; the reply as JSON text.
+
+    The reply is ``{"ok": value}`` (see :mod:`.wire` for the encoding) or ``{"error": {"type":
+    …, "message": …}}`` when the learner's code raised; :class:`~.student.Student` writes the
+    requests and reads the replies, so a check never calls this directly.
+
+    Example:
+        >>> ns = {"scale": 2.0, "double": lambda x: 2 * x}
+        >>> handle(ns, '{"op": "call", "fn": {"$name": "double"}, "args": [1.5]}')
+        '{"ok":3.0}'
+        >>> handle(ns, '{"op": "call", "fn": {"$name": "double"}, "args": [{"$tensor": [1.0], "dtype": "float32", "shape": [1]}]}')
+        '{"ok":{"$tensor":[2.0],"dtype":"float32","shape":[1],"grad":false}}'
+        >>> handle(ns, '{"op": "get", "obj": {"$name": "shift"}}')
+        '{"error":{"type":"NameError","message":"name \'shift\' is not defined"}}'
+    """
     request = json.loads(request_text)
     try:
         reply = {"ok": _encode(_run(request, ns))}
@@ -161,7 +175,19 @@ def handle(ns: dict, request_text: str) -> str:
 
 
 def serve(ns: dict, request_text: str, nonce: str) -> None:
-    """Kernel transport: handle the request and publish the reply as display data."""
+    """Kernel transport: handle the request and publish the reply as display data.
+
+    The grader runs ``serve(globals(), request, nonce)`` in the learner's sandboxed kernel; the
+    reply comes back as display data of type :data:`REPLY_MIME`, tagged with ``nonce`` so the
+    grader can match it to its request (``exercises/grader/channel.py``).
+
+    Example:
+        >>> from unittest import mock
+        >>> with mock.patch("IPython.display.publish_display_data") as publish:
+        ...     serve({"n": 3}, '{"op": "has", "name": "n"}', nonce="c0ffee")
+        >>> publish.call_args
+        call({'application/x-flowkit-reply+json': '{"ok":true}'}, metadata={'application/x-flowkit-reply+json': {'nonce': 'c0ffee'}})
+    """
     from IPython.display import publish_display_data
 
     publish_display_data({REPLY_MIME: handle(ns, request_text)}, metadata={REPLY_MIME: {"nonce": nonce}})

@@ -119,5 +119,12 @@ CATALOG: dict[str, dict] = {
         "notebook": "06_flow_evaluation.ipynb",
         "turn": 3,
         "solutions": "solutions/06_flow_evaluation_solutions.md"
+    },
+    "07_at_work/ex1-tests": {
+        "title": "the free-energy estimator, in log space",
+        "points": 2.0,
+        "notebook": "07_flows_at_work.ipynb",
+        "turn": 1,
+        "solutions": "solutions/07_flows_at_work_solutions.md"
     }
 }

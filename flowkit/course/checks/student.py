@@ -33,7 +33,18 @@ __all__ = ["Student", "DirectStudent", "StudentError", "parse_reply"]
 
 
 class StudentError(Exception):
-    """The learner's code raised ``type``: ``message`` while the check called ``what``."""
+    """The learner's code raised ``type``: ``message`` while the check called ``what``.
+
+    Example:
+        >>> def log_prob(x):                             # a learner's unfinished function
+        ...     raise NotImplementedError("your code here")
+        >>> try:
+        ...     DirectStudent({"log_prob": log_prob}).call("log_prob", 0.0)
+        ... except StudentError as e:
+        ...     print(e); print(e.type_name, "|", e.message)
+        log_prob(…) raised NotImplementedError: your code here
+        NotImplementedError | your code here
+    """
 
     def __init__(self, what: str, type_name: str, message: str) -> None:
         super().__init__(f"{what} raised {type_name}: {message}")
@@ -41,7 +52,18 @@ class StudentError(Exception):
 
 
 def parse_reply(text: Any, limits: WireLimits) -> tuple[str, Any]:
-    """``("ok", value)`` or ``("error", (type, message))`` from a reply text, validated."""
+    """``("ok", value)`` or ``("error", (type, message))`` from a reply text, validated.
+
+    Example:
+        >>> parse_reply('{"ok": {"$tuple": [1.5, null]}}', WireLimits())
+        ('ok', (1.5, None))
+        >>> parse_reply('{"error": {"type": "ValueError", "message": "bad shape"}}', WireLimits())
+        ('error', ('ValueError', 'bad shape'))
+        >>> parse_reply('{"ok": 1, "verdict": "passed"}', WireLimits())
+        Traceback (most recent call last):
+            ...
+        flowkit.course.checks.wire.ChannelError: the reply is not of the form {'ok': ...} or {'error': ...}
+    """
     if not isinstance(text, (str, bytes)):
         raise ChannelError(f"the reply is a {type(text).__name__}, not text")
     if len(text) > limits.max_bytes:
@@ -81,7 +103,24 @@ def _label(obj: Any) -> str:
 
 
 class Student:
-    """The learner's code, seen through requests that return plain data (see the module doc)."""
+    """The learner's code, seen through requests that return plain data (see the module doc).
+
+    A transport subclass implements ``_transport(request_text) -> reply_text``; everything else
+    (encoding, strict decoding, turning the learner's exceptions into :class:`StudentError`)
+    is here, so every transport gives a check the same values.
+
+    Example:
+        >>> import torch, flowkit as fk
+        >>> from flowkit.course.checks.wire import Tensor
+        >>> student = DirectStudent({"flow": fk.Flow(fk.Affine(2), fk.StandardNormal(2))})
+        >>> student.has("flow"), student.has("model")
+        (True, False)
+        >>> student.param_count("flow")                  # the Affine's log_scale and shift
+        4
+        >>> logp = student.call_method("flow", "log_prob", Tensor(torch.zeros(1, 2).numpy(), "float32"))
+        >>> logp.dtype, round(float(logp.values[0]), 4)  # log N(0; 0, I) = −log 2π
+        ('float32', -1.8379)
+    """
 
     limits = WireLimits()
 
@@ -121,7 +160,25 @@ class Student:
 
 
 class DirectStudent(Student):
-    """The learner's own namespace (their notebook's ``globals()``), for immediate feedback."""
+    """The learner's own namespace (their notebook's ``globals()``), for immediate feedback.
+
+    Example:
+        >>> import math, torch
+        >>> from flowkit.course.checks.wire import Tensor
+        >>> class ScaleShift(torch.nn.Module):           # what a learner wrote in their notebook
+        ...     def __init__(self, dim):
+        ...         super().__init__()
+        ...         self.log_scale = torch.nn.Parameter(torch.full((dim,), math.log(2.0)))
+        ...     def forward(self, z):
+        ...         return z * self.log_scale.exp(), self.log_scale.sum().expand(z.shape[0])
+        >>> student = DirectStudent({"ScaleShift": ScaleShift})
+        >>> layer = student.call("ScaleShift", 3)
+        >>> layer.type
+        'ScaleShift'
+        >>> x, ld = student.call_method(layer, "forward", Tensor([[1.0, 2.0, 3.0]]))
+        >>> x.values.tolist(), x.grad, round(float(ld.values[0]), 4)    # log|det| = 3·log 2
+        ([[2.0, 4.0, 6.0]], True, 2.0794)
+    """
 
     def __init__(self, namespace: dict) -> None:
         if not isinstance(namespace, dict):

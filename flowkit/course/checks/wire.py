@@ -36,11 +36,29 @@ DTYPES = ("float32", "float64", "int64", "int32", "bool")
 
 
 class ChannelError(Exception):
-    """The reply could not be used: malformed, too large, too deep, or it never came."""
+    """The reply could not be used: malformed, too large, too deep, or it never came.
+
+    Example:
+        >>> loads('{"$tensor": [1.0, 2.0, 3.0], "dtype": "float64", "shape": [2]}')
+        Traceback (most recent call last):
+            ...
+        flowkit.course.checks.wire.ChannelError: tensor values do not match its shape (2,)
+    """
 
 
 @dataclass(frozen=True)
 class WireLimits:
+    """Caps on one reply, checked by :func:`loads` / :func:`decode` before anything is built.
+
+    Example:
+        >>> loads("[[[1]]]", WireLimits(max_depth=2))
+        Traceback (most recent call last):
+            ...
+        flowkit.course.checks.wire.ChannelError: the reply is nested deeper than 2 levels
+        >>> loads('"' + "x" * 10 + '"', WireLimits(max_str=4))
+        'xxxx…'
+    """
+
     max_bytes: int = 64 << 20        # one reply
     max_depth: int = 12              # nesting of lists / dicts / markers
     max_items: int = 4_000_000       # numbers and strings in one reply
@@ -49,7 +67,20 @@ class WireLimits:
 
 @dataclass
 class Tensor:
-    """A tensor's values (as a float64/int64/bool NumPy array), its dtype name and grad flag."""
+    """A tensor's values (as a float64/int64/bool NumPy array), its dtype name and grad flag.
+
+    ``dtype`` is the torch dtype on the learner's side; the values are held in NumPy here.
+
+    Example:
+        >>> import numpy as np
+        >>> t = Tensor(np.zeros((4, 2)), "float32")
+        >>> t.shape, t.dtype, t.grad
+        ((4, 2), 'float32', False)
+        >>> Tensor(np.zeros(2), "float16")
+        Traceback (most recent call last):
+            ...
+        ValueError: unsupported dtype 'float16'; one of ('float32', 'float64', 'int64', 'int32', 'bool')
+    """
 
     values: np.ndarray
     dtype: str = "float64"
@@ -67,7 +98,16 @@ class Tensor:
 
 @dataclass(frozen=True)
 class Remote:
-    """An object that lives in the learner's process, known by its reference number."""
+    """An object that lives in the learner's process, known by its reference number.
+
+    Example:
+        >>> from flowkit.course.checks.student import DirectStudent
+        >>> layer = DirectStudent({}).call(Lib("flowkit:Planar"), 2)
+        >>> type(layer).__name__, layer.type
+        ('Remote', 'Planar')
+        >>> encode(Remote(3, "Planar"))
+        {'$ref': 3, 'type': 'Planar'}
+    """
 
     ref: int
     type: str = "object"
@@ -75,21 +115,51 @@ class Remote:
 
 @dataclass(frozen=True)
 class Name:
-    """A name in the learner's namespace, e.g. ``Name("flow")``."""
+    """A name in the learner's namespace, e.g. ``Name("flow")``.
+
+    Example:
+        >>> from flowkit.course.checks.student import DirectStudent
+        >>> DirectStudent({"n_layers": 4}).get(Name("n_layers"))
+        4
+        >>> encode(Name("flow"))
+        {'$name': 'flow'}
+    """
 
     name: str
 
 
 @dataclass(frozen=True)
 class Lib:
-    """``module:attribute`` resolved in the learner's process, e.g. ``Lib("flowkit:Planar")``."""
+    """``module:attribute`` resolved in the learner's process, e.g. ``Lib("flowkit:Planar")``.
+
+    Example:
+        >>> from flowkit.course.checks.student import DirectStudent
+        >>> DirectStudent({}).call(Lib("math:hypot"), 3.0, 4.0)
+        5.0
+        >>> encode(Lib("flowkit:Planar"))
+        {'$lib': 'flowkit:Planar'}
+    """
 
     path: str
 
 
 @dataclass(frozen=True)
 class Fn:
-    """A callback from the agent's fixed menu (see ``agent.CALLBACKS``), with its parameters."""
+    """A callback from the agent's fixed menu (see ``agent.CALLBACKS``), with its parameters.
+
+    Use it to hand the learner's code a function, e.g. a log-density to integrate; ``gaussian``
+    is ``log N(x; mean, diag(std²)) = Σ_i −½((x_i − μ_i)/σ_i)² − log σ_i − ½ log 2π``.
+
+    Example:
+        >>> import flowkit as fk
+        >>> from flowkit.course.checks.student import DirectStudent
+        >>> gaussian = Fn("gaussian", {"mean": [1.0, -1.0], "std": [0.5, 2.0]})
+        >>> encode(gaussian)
+        {'$fn': 'gaussian', 'mean': [1.0, -1.0], 'std': [0.5, 2.0]}
+        >>> student = DirectStudent({"integrate": fk.grid.integrate_on_grid})
+        >>> round(student.call("integrate", gaussian, 12.0, 400), 4)
+        1.0
+    """
 
     kind: str
     params: dict = field(default_factory=dict)
@@ -97,7 +167,17 @@ class Fn:
 
 # ---------------------------------------------------------------------------------- encoding
 def encode(value: Any) -> Any:
-    """A JSON-ready form of ``value`` (used for requests, and by the agent for replies)."""
+    """A JSON-ready form of ``value`` (used for requests, and by the agent for replies).
+
+    Example:
+        >>> import numpy as np
+        >>> encode((1, np.float32(0.5), {"mask": np.array([True, False])}))
+        {'$tuple': [1, 0.5, {'$dict': {'mask': {'$tensor': [True, False], 'dtype': 'bool', 'shape': [2], 'grad': False}}}]}
+        >>> encode({1: 2})
+        Traceback (most recent call last):
+            ...
+        TypeError: only dictionaries with string keys can be sent
+    """
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (int, np.integer)):
@@ -130,6 +210,17 @@ def encode(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
+    """:func:`encode` as compact JSON text (``NaN``/``Infinity`` allowed); :func:`loads` reads it back.
+
+    Example:
+        >>> import numpy as np
+        >>> z = Tensor(np.array([[0.1, -2.5], [np.pi, 1e-300]]))
+        >>> dumps(z)
+        '{"$tensor":[[0.1,-2.5],[3.141592653589793,1e-300]],"dtype":"float64","shape":[2,2],"grad":false}'
+        >>> back = loads(dumps(z))
+        >>> np.array_equal(back.values, z.values), back.dtype, back.shape   # float64 round-trips exactly
+        (True, 'float64', (2, 2))
+    """
     return json.dumps(encode(value), allow_nan=True, separators=(",", ":"))
 
 
@@ -203,12 +294,30 @@ def _decode(node: Any, budget: _Budget, depth: int) -> Any:
 
 
 def decode(node: Any, limits: WireLimits | None = None) -> Any:
-    """Plain Python / :class:`Tensor` / :class:`Remote` values from a parsed reply, validated."""
+    """Plain Python / :class:`Tensor` / :class:`Remote` values from a parsed reply, validated.
+
+    Example:
+        >>> decode({"$tuple": [{"$tensor": [1.5], "dtype": "float32", "shape": [1]}, {"$ref": 2, "type": "Planar"}]})
+        (Tensor(values=array([1.5]), dtype='float32', grad=False), Remote(ref=2, type='Planar'))
+        >>> decode({"$name": "flow"})                     # names are for requests, never in replies
+        Traceback (most recent call last):
+            ...
+        flowkit.course.checks.wire.ChannelError: unexpected object with keys ['$name'] in the reply
+    """
     return _decode(node, _Budget(limits or WireLimits()), 0)
 
 
 def loads(text: str | bytes, limits: WireLimits | None = None) -> Any:
-    """Parse a JSON reply text strictly (size cap first) and :func:`decode` it."""
+    """Parse a JSON reply text strictly (size cap first) and :func:`decode` it.
+
+    Example:
+        >>> loads('{"$dict": {"integral": 0.9999, "ok": true}}')
+        {'integral': 0.9999, 'ok': True}
+        >>> loads("{'integral': 1}")
+        Traceback (most recent call last):
+            ...
+        flowkit.course.checks.wire.ChannelError: the reply is not valid JSON (JSONDecodeError)
+    """
     limits = limits or WireLimits()
     if not isinstance(text, (str, bytes)):
         raise ChannelError(f"the reply is a {type(text).__name__}, not text")

@@ -18,9 +18,8 @@ browser open).
 
 from __future__ import annotations
 
-import itertools
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -29,51 +28,19 @@ from torch import Tensor
 from ...flow import Flow
 from ...grid import grid_points
 from ...validation import finite_real, positive_int
-from .explorer import Explorer
+from .explorer import Explorer, figure
+from .sliders import slider
 
 __all__ = ["posterior_explorer", "class_explorer"]
 
 # Okabe–Ito colour-blind-safe colours; viridis for densities
 _BLUE, _GREY, _VERMILLION, _CMAP = "#0072B2", "#555555", "#D55E00", "viridis"
-_FIGURE_NUMBERS = itertools.count(2000)
-
-
-def _figure(ncols: int, figsize: tuple[float, float], width_ratios: Sequence[float] | None = None):
-    """``(fig, axes)`` outside pyplot: an ipympl canvas (a widget) in a Jupyter kernel, else Agg."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize, dpi=100)
-    canvas = None
-    try:
-        from IPython import get_ipython
-
-        if getattr(get_ipython(), "kernel", None) is not None:
-            import matplotlib
-
-            backend = matplotlib.get_backend()
-            from ipympl.backend_nbagg import Canvas, FigureManager
-
-            if matplotlib.get_backend() != backend:  # importing ipympl switches pyplot to it: keep
-                matplotlib.use(backend)              # the notebook's choice (e.g. %matplotlib inline)
-            canvas = Canvas(fig)
-            FigureManager(canvas, next(_FIGURE_NUMBERS))
-            for attr, value in (("header_visible", False), ("footer_visible", False), ("toolbar_visible", False),
-                                ("resizable", False), ("capture_scroll", False)):
-                setattr(canvas, attr, value)
-    except ImportError:  # pragma: no cover - ipympl or IPython missing: a static canvas
-        canvas = None
-    if canvas is None:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-        FigureCanvasAgg(fig)
-    return fig, list(fig.subplots(1, ncols, squeeze=False, width_ratios=width_ratios)[0])
 
 
 def _slider(description: str, value: float, lo: float, hi: float, step: float = 0.01, fmt: str = ".2f") -> Any:
-    import ipywidgets as W
-
-    return W.FloatSlider(value=value, min=lo, max=hi, step=step, description=description, continuous_update=True,
-                         readout_format=fmt, style={"description_width": "95px"}, layout=W.Layout(width="300px"))
+    widget = slider(description, value, lo, hi, step, readout_format=fmt)
+    widget.style.description_width = "95px"  # room for "temperature T"
+    return widget
 
 
 def _normalised(logp: Tensor, cell_area: float) -> Tensor:
@@ -112,7 +79,7 @@ def posterior_explorer(flow: Flow, log_posterior: Callable[[Tensor, Tensor], Ten
 
     Example:
         >>> from flowkit.data import LinearGaussian
-        >>> from flowkit.train.conditional import posterior_flow
+        >>> from flowkit.data.simulators import posterior_flow
         >>> q = posterior_flow(2, 2, n_layers=1, hidden=(8,))      # untrained: N(0, I) for every x
         >>> ex = posterior_explorer(q, LinearGaussian().log_posterior, bounds=(-4.0, 4.0), resolution=40)
         >>> state = ex.update(x1=0.5, x2=-0.25)
@@ -128,11 +95,9 @@ def posterior_explorer(flow: Flow, log_posterior: Callable[[Tensor, Tensor], Ten
     lo, hi = (finite_real(v, "bounds", "posterior_explorer") for v in bounds)
     if not lo < hi:
         raise ValueError(f"posterior_explorer: bounds must be (lo, hi) with lo < hi, got {tuple(bounds)}")
-    if threads is not None:
-        torch.set_num_threads(threads)
     pts64, _, _, area = grid_points((lo, hi), resolution, dtype=torch.float64)
     pts = pts64.to(next(flow.parameters()).dtype)
-    fig, (ax_q, ax_p) = _figure(2, (8.2, 3.8))
+    fig, (ax_q, ax_p) = figure(2, (8.2, 3.8))
     images = {}
     for ax, key, title in ((ax_q, "q", "flow q(θ | x): one network for every x"),
                            (ax_p, "p", "exact posterior p(θ | x) (grid)")):
@@ -173,7 +138,7 @@ def posterior_explorer(flow: Flow, log_posterior: Callable[[Tensor, Tensor], Ten
 
     return Explorer("posterior_explorer", fig, sliders,
                     {"q": images["q"], "p": images["p"], "mean_q": mean_q, "mean_p": mean_p, "text": text},
-                    compute)
+                    compute, threads=threads)
 
 
 def _tile(images: Tensor, ncol: int) -> np.ndarray:
@@ -217,10 +182,8 @@ def class_explorer(model: Any, *, n_samples: int = 24, ncol: int = 6, seed: int 
     n_samples = positive_int(n_samples, "n_samples", "class_explorer")
     ncol = positive_int(ncol, "ncol", "class_explorer")
     K, levels = int(model.n_classes), int(model.n_bins)
-    if threads is not None:
-        torch.set_num_threads(threads)
     model.eval()
-    fig, (ax_s, ax_b) = _figure(2, (8.2, 3.6), width_ratios=[1.25, 1.0])
+    fig, (ax_s, ax_b) = figure(2, (8.2, 3.6), width_ratios=[1.25, 1.0])
     mosaic = ax_s.imshow(_tile(torch.zeros(n_samples, 1, 8, 8), ncol), cmap="gray_r", vmin=0, vmax=levels - 1,
                          interpolation="nearest")
     ax_s.set_xticks([])
@@ -258,4 +221,4 @@ def class_explorer(model: Any, *, n_samples: int = 24, ncol: int = 6, seed: int 
                 "images": imgs}
 
     artists = {"mosaic": mosaic, "title": title, **{f"bar_{k}": bar for k, bar in enumerate(bars)}}
-    return Explorer("class_explorer", fig, sliders, artists, compute)
+    return Explorer("class_explorer", fig, sliders, artists, compute, threads=threads)
