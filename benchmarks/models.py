@@ -1,26 +1,30 @@
-"""The same affine-coupling flow built in flowkit, a plain-PyTorch reference, nflows, normflows and zuko.
+"""One RealNVP, built in flowkit, a hand-written PyTorch floor, nflows, normflows, zuko and FrEIA.
 
-Architecture (all implementations): ``n_layers`` affine couplings on ``D`` features, each with
-an MLP conditioner ``n_a → hidden… → 2·n_b`` (ReLU), masks alternating between "keep the first
-half" and "keep the second half" (for ``D = 2``: alternate which coordinate is transformed), a
-standard-normal base, and the conditioner's last layer zero-initialised (so every model starts as
-the identity map, as flowkit does by default). What differs is each library's own code and its
-own parametrisation of the scale:
+Architecture (every implementation): ``n_layers`` affine couplings on ``D`` features, each with an
+MLP conditioner ``n_a → hidden… → 2·n_b`` (ReLU), the halves alternating — the layer next to the
+data transforms the second half given the first, the next one the first half given the second,
+… (:func:`keeps_first_half`) — a standard-normal base, and the conditioner's last layer
+zero-initialised (every model starts as the identity map). With ``hidden = (64, 64)`` every library has the same parameter count:
+35 344 for ``D = 2`` and 83 456 for ``D = 64`` (:func:`n_params`). What differs is each library's
+own code and its own parametrisation of the scale, used as shipped:
 
-* ``flowkit``   ``fk.AffineCoupling(D, mask=fk.split_mask(D, flip=k % 2), hidden=…)``;
-  log-scale soft-clamped ``s = 3 tanh(s̃/3)``.
-* ``reference`` hand-written: slicing + ``torch.cat``, the same MLPs (``nn.Sequential``) and the
-  same soft clamp as flowkit, so with the same weights it computes *exactly* flowkit's numbers
-  (checked by :func:`check_reference_matches_flowkit`). This is the floor to beat.
-* ``nflows``    ``AffineCouplingTransform`` with ``nflows.nn.nets.MLP``; its scale is
-  ``sigmoid(s̃ + 2) + 1e-3`` — capped at 1.001 per layer — used as shipped.
-* ``normflows`` ``AffineCouplingBlock(nets.MLP(..., init_zeros=True))`` + ``Permute('swap')``
-  (its RealNVP example); unbounded ``exp`` scale, used as shipped.
-* ``zuko``      ``GeneralCouplingTransform`` (``MonotonicAffineTransform``: log-scale
-  soft-bounded to ``|log 1e-3| ≈ 6.9``) with ``zuko.nn.MLP`` inside ``zuko.flows.Flow``.
+=========  ===========================================================================================
+flowkit    ``fk.AffineCoupling(D, mask=fk.split_mask(D, flip=…), hidden=…)``, library defaults
+floor      :class:`FloorRealNVP` below: ~60 lines of plain PyTorch, the paper's map applied data →
+           latent, ``z_b = x_b·exp(s) + t`` with ``s = tanh(s̃)`` (Dinh et al., 2017, eq. 6–7)
+nflows     ``AffineCouplingTransform``: normalizing direction, scale ``sigmoid(s̃ + 2) + 1e-3``
+           (≤ 1.001: a layer can only contract x → z)
+normflows  ``AffineCouplingBlock(MLP(..., init_zeros=True))`` + ``Permute('swap')``: generative
+           direction, unbounded ``exp``
+zuko       ``GeneralCouplingTransform`` (``MonotonicAffineTransform``): normalizing direction,
+           log-scale ``s̃ / (1 + |s̃| / 6.9)``, inside ``zuko.lazy.Flow`` (rebuilt every call)
+freia      ``SequenceINN`` of 4 ``GLOWCouplingBlock`` s (two couplings each, one split and one cat per
+           block; the input's halves rolled once so its first coupling transforms the second
+           half): normalizing direction, log-scale ``2 · 0.636 · atan(s̃)``
+=========  ===========================================================================================
 
-Every model is wrapped in a :class:`Model` with three calls: ``log_prob(x)``, ``sample(n)`` (the
-library's public sampling call) and ``parameters()``.
+Every model is wrapped in a :class:`Model` with ``log_prob(x)``, ``sample(n)`` (the library's
+public calls) and ``parameters()``.
 """
 
 from __future__ import annotations
@@ -33,16 +37,15 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-LIBS = ("flowkit", "reference", "nflows", "normflows", "zuko")
-PEERS = ("nflows", "normflows", "zuko")
+LIBS = ("flowkit", "floor", "nflows", "normflows", "zuko", "freia")
+PEERS = ("nflows", "normflows", "zuko", "freia")
+_MODULE = {"freia": "FrEIA"}
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
 def available(lib: str) -> bool:
-    """flowkit and the reference are always there; a peer library only if it is installed."""
-    if lib in ("flowkit", "reference"):
-        return True
-    return importlib.util.find_spec(lib) is not None
+    """flowkit and the floor are always there; a peer library only if it is installed."""
+    return lib in ("flowkit", "floor") or importlib.util.find_spec(_MODULE.get(lib, lib)) is not None
 
 
 @dataclass
@@ -56,10 +59,24 @@ class Model:
         return self.module.parameters()
 
 
+def n_params(model: Model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _mlp(n_in: int, n_out: int, hidden: Sequence[int]) -> nn.Sequential:
+    """``Linear → ReLU → … → Linear`` with the last layer zero-initialised."""
+    sizes = [n_in, *hidden, n_out]
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers += [nn.Linear(sizes[i], sizes[i + 1]), nn.ReLU()]
+    net = nn.Sequential(*layers[:-1])
+    _zero_last_linear(net)
+    return net
+
+
 def _zero_last_linear(net: nn.Module) -> None:
     # any layer with a 2-D weight and a bias (nn.Linear, zuko.nn.Linear, ...)
-    last = [m for m in net.modules()
-            if isinstance(getattr(m, "weight", None), Tensor) and m.weight.dim() == 2][-1]
+    last = [m for m in net.modules() if isinstance(getattr(m, "weight", None), Tensor) and m.weight.dim() == 2][-1]
     with torch.no_grad():
         last.weight.zero_()
         last.bias.zero_()
@@ -71,33 +88,36 @@ def _halves(D: int, flip: bool) -> Tensor:
     return ~keep if flip else keep
 
 
+def keeps_first_half(j: int) -> bool:
+    """Whether the ``j``-th coupling counted from the data side conditions on the first half.
+
+    The layer next to the data conditions on the first half and transforms the second: on two
+    moons that layer can straighten each moon (``x₂ - t(x₁)``), while the other order asks it to
+    transform ``x₁`` given ``x₂``, which is two-valued on each moon; in that order every library,
+    zuko included, ends a share of its runs in a poor optimum (benchmarks/README.md).
+    """
+    return j % 2 == 0
+
+
 # ---------------------------------------------------------------------------- flowkit
-def build_flowkit(D: int, n_layers: int, hidden: Sequence[int]) -> Model:
+def build_flowkit(D: int, n_layers: int, hidden: Sequence[int], **coupling_kwargs) -> Model:
     import flowkit as fk
 
-    layers = [fk.AffineCoupling(D, mask=fk.split_mask(D, flip=bool(k % 2)), hidden=tuple(hidden))
-              for k in range(n_layers)]
+    layers = [fk.AffineCoupling(D, mask=fk.split_mask(D, flip=not keeps_first_half(n_layers - 1 - k)),
+                                hidden=tuple(hidden), **coupling_kwargs) for k in range(n_layers)]
     flow = fk.Flow(fk.Compose(layers), fk.StandardNormal(D))
     return Model("flowkit", flow, flow.log_prob, flow.sample)
 
 
-# ---------------------------------------------------------------------------- reference
-class RefAffineCoupling(nn.Module):
-    """Affine coupling with plain slicing: keeps ``x[:, :k]`` (or ``x[:, k:]`` when ``flip``)."""
+# ---------------------------------------------------------------------------- the floor (hand-written)
+class FloorCoupling(nn.Module):
+    """RealNVP's affine coupling, data → latent: ``z_b = x_b·exp(s) + t``, ``s = tanh(s̃)``, log-det ``Σ s``."""
 
-    def __init__(self, D: int, flip: bool, hidden: Sequence[int], bound: float = 5.0) -> None:
+    def __init__(self, D: int, flip: bool, hidden: Sequence[int]) -> None:
         super().__init__()
-        self.k, self.flip, self.bound = D // 2, flip, bound
+        self.k, self.flip = D // 2, flip
         n_a = D - self.k if flip else self.k
-        self.n_b = D - n_a
-        sizes = [n_a, *hidden, 2 * self.n_b]
-        mods: list[nn.Module] = []
-        for i in range(len(sizes) - 1):
-            mods.append(nn.Linear(sizes[i], sizes[i + 1]))
-            if i < len(sizes) - 2:
-                mods.append(nn.ReLU())
-        self.net = nn.Sequential(*mods)
-        _zero_last_linear(self.net)
+        self.net = _mlp(n_a, 2 * (D - n_a), hidden)
 
     def _split(self, x: Tensor) -> tuple[Tensor, Tensor]:
         a, b = x[:, :self.k], x[:, self.k:]
@@ -106,59 +126,59 @@ class RefAffineCoupling(nn.Module):
     def _join(self, a: Tensor, b: Tensor) -> Tensor:
         return torch.cat((b, a) if self.flip else (a, b), dim=1)
 
-    def _st(self, a: Tensor) -> tuple[Tensor, Tensor]:
-        h = self.net(a)
-        c = self.bound
-        return c * torch.tanh(h[:, :self.n_b] / c), h[:, self.n_b:]
-
-    def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:  # generative z → x
-        a, b = self._split(z)
-        s, t = self._st(a)
+    def normalize(self, x: Tensor) -> tuple[Tensor, Tensor]:  # x → z
+        a, b = self._split(x)
+        s, t = self.net(a).chunk(2, dim=1)
+        s = torch.tanh(s)
         return self._join(a, b * torch.exp(s) + t), s.sum(dim=1)
 
-    def inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:  # normalizing x → z
-        a, b = self._split(x)
-        s, t = self._st(a)
-        return self._join(a, (b - t) * torch.exp(-s)), -s.sum(dim=1)
+    def generate(self, z: Tensor) -> Tensor:  # z → x
+        a, b = self._split(z)
+        s, t = self.net(a).chunk(2, dim=1)
+        return self._join(a, (b - t) * torch.exp(-torch.tanh(s)))
 
 
-class RefFlow(nn.Module):
+class FloorRealNVP(nn.Module):
+    """``layers`` in the generative order (``layers[-1]`` touches the data), standard normal base."""
+
     def __init__(self, D: int, n_layers: int, hidden: Sequence[int]) -> None:
         super().__init__()
         self.D = D
-        self.layers = nn.ModuleList(RefAffineCoupling(D, bool(k % 2), hidden) for k in range(n_layers))
+        self.layers = nn.ModuleList(FloorCoupling(D, not keeps_first_half(n_layers - 1 - k), hidden)
+                                    for k in range(n_layers))
 
     def log_prob(self, x: Tensor) -> Tensor:
         ld = x.new_zeros(x.shape[0])
         for layer in reversed(self.layers):
-            x, d = layer.inverse(x)
+            x, d = layer.normalize(x)
             ld = ld + d
-        return -0.5 * x.pow(2).sum(dim=1) - 0.5 * self.D * _LOG_2PI + ld
+        return -0.5 * (x.pow(2).sum(dim=1) + self.D * _LOG_2PI) + ld
 
     def sample(self, n: int) -> Tensor:
-        z = torch.randn(n, self.D)
+        x = torch.randn(n, self.D)
         for layer in self.layers:
-            z, _ = layer.forward(z)
-        return z
+            x = layer.generate(x)
+        return x
 
 
-def build_reference(D: int, n_layers: int, hidden: Sequence[int]) -> Model:
-    flow = RefFlow(D, n_layers, hidden)
-    return Model("reference", flow, flow.log_prob, flow.sample)
+def build_floor(D: int, n_layers: int, hidden: Sequence[int]) -> Model:
+    flow = FloorRealNVP(D, n_layers, hidden)
+    return Model("floor", flow, flow.log_prob, flow.sample)
 
 
-def check_reference_matches_flowkit(D: int = 6, n_layers: int = 4, hidden: Sequence[int] = (16, 16)) -> float:
-    """Copy random weights from a flowkit flow into the reference; return max |Δ log p|."""
+def check_floor_matches_flowkit(D: int = 6, n_layers: int = 4, hidden: Sequence[int] = (16, 16)) -> float:
+    """max |Δ log p| between the floor and flowkit's ``AffineCoupling(direction="normalizing",
+    scale_bound=1)`` (the same map: ``1·tanh(s̃/1) = tanh(s̃)``) with the same random weights."""
     torch.manual_seed(0)
-    fk_model = build_flowkit(D, n_layers, hidden)
-    ref = build_reference(D, n_layers, hidden)
+    fk_model = build_flowkit(D, n_layers, hidden, direction="normalizing", scale_bound=1.0)
+    floor = build_floor(D, n_layers, hidden)
     with torch.no_grad():
         for p in fk_model.module.parameters():
             p.normal_(0, 0.3)
-        for c, r in zip(fk_model.module.transform, ref.module.layers):
+        for c, r in zip(fk_model.module.transform, floor.module.layers):
             r.net.load_state_dict(c.conditioner.state_dict())
         x = torch.randn(64, D)
-        return float((fk_model.log_prob(x) - ref.log_prob(x)).abs().max())
+        return float((fk_model.log_prob(x) - floor.log_prob(x)).abs().max())
 
 
 # ---------------------------------------------------------------------------- nflows
@@ -183,11 +203,10 @@ def build_nflows(D: int, n_layers: int, hidden: Sequence[int]) -> Model:
     from nflows.transforms.coupling import AffineCouplingTransform
 
     layers = []
-    for k in range(n_layers):
-        transformed = (~_halves(D, bool(k % 2))).int()  # nflows: mask > 0 = transformed
+    for j in range(n_layers):  # nflows' transform is the normalizing direction (x → z): data side first
+        transformed = (~_halves(D, not keeps_first_half(j))).int()  # nflows: mask > 0 = transformed
         layers.append(AffineCouplingTransform(transformed, lambda i, o: _NflowsNet(i, o, hidden)))
-    # nflows' transform is the normalizing direction (x → z); list the layers data-side first
-    flow = Flow(CompositeTransform(layers[::-1]), StandardNormal([D]))
+    flow = Flow(CompositeTransform(layers), StandardNormal([D]))
     return Model("nflows", flow, flow.log_prob, flow.sample)
 
 
@@ -198,14 +217,13 @@ def build_normflows(D: int, n_layers: int, hidden: Sequence[int]) -> Model:
     if D % 2:
         raise ValueError("normflows' 'channel' split + 'swap' permutation need an even D here")
     flows = []
-    for k in range(n_layers):
-        # "channel" split: z1 = first half conditions z2 = second half; 'swap' exchanges the halves
+    for _ in range(n_layers):
+        # generative order (the last block touches the data); "channel" split: the first half
+        # conditions the second. A swap before every block alternates the halves and leaves the
+        # block next to the data conditioning on the first half, as in the other libraries.
         net = nf.nets.MLP([D // 2, *hidden, D], init_zeros=True)
-        flows.append(nf.flows.AffineCouplingBlock(net, scale=True, scale_map="exp", split_mode="channel"))
-        # a swap after every block (the last included) keeps the data-side conditioning order the
-        # same as the other libraries' alternating masks: on two moons the order alone moved the
-        # test NLL after 2000 steps from 0.87 to 1.55 nats for the same flowkit model
         flows.append(nf.flows.Permute(D, mode="swap"))
+        flows.append(nf.flows.AffineCouplingBlock(net, scale=True, scale_map="exp", split_mode="channel"))
     model = nf.NormalizingFlow(nf.distributions.DiagGaussian(D, trainable=False), flows)
     return Model("normflows", model, model.log_prob, lambda n: model.sample(n)[0])
 
@@ -216,8 +234,8 @@ def build_zuko(D: int, n_layers: int, hidden: Sequence[int]) -> Model:
     from zuko.flows.coupling import GeneralCouplingTransform
 
     transforms = []
-    for k in range(n_layers):
-        t = GeneralCouplingTransform(D, mask=_halves(D, bool(k % 2)), hidden_features=tuple(hidden))
+    for j in range(n_layers):  # zuko lists the transforms data side first (x → z)
+        t = GeneralCouplingTransform(D, mask=_halves(D, not keeps_first_half(j)), hidden_features=tuple(hidden))
         _zero_last_linear(t.hyper)
         transforms.append(t)
     base = zuko.lazy.UnconditionalDistribution(zuko.distributions.DiagNormal, torch.zeros(D), torch.ones(D),
@@ -226,12 +244,44 @@ def build_zuko(D: int, n_layers: int, hidden: Sequence[int]) -> Model:
     return Model("zuko", flow, lambda x: flow().log_prob(x), lambda n: flow().sample((n,)))
 
 
+# ---------------------------------------------------------------------------- FrEIA
+class _FreiaFlow(nn.Module):
+    def __init__(self, D: int, n_layers: int, hidden: Sequence[int]) -> None:
+        super().__init__()
+        import FrEIA.framework as Ff
+        import FrEIA.modules as Fm
+
+        if n_layers % 2 or D % 2:
+            raise ValueError("FrEIA's GLOWCouplingBlock holds two couplings on two equal halves")
+        self.D = D
+        self.inn = Ff.SequenceINN(D)
+        # FrEIA runs x → z; each block transforms its first half given the second, then the second
+        # given the new first half. Rolling the input by D/2 (a permutation: log-det 0) makes its
+        # first coupling transform the data's second half given the first, as in the other libraries.
+        for _ in range(n_layers // 2):
+            self.inn.append(Fm.GLOWCouplingBlock, subnet_constructor=lambda i, o: _mlp(i, o, hidden))
+
+    def log_prob(self, x: Tensor) -> Tensor:
+        z, ld = self.inn(x.roll(self.D // 2, 1))
+        return -0.5 * (z.pow(2).sum(dim=1) + self.D * _LOG_2PI) + ld
+
+    def sample(self, n: int) -> Tensor:
+        x, _ = self.inn(torch.randn(n, self.D), rev=True, jac=False)
+        return x.roll(-(self.D // 2), 1)
+
+
+def build_freia(D: int, n_layers: int, hidden: Sequence[int]) -> Model:
+    flow = _FreiaFlow(D, n_layers, hidden)
+    return Model("freia", flow, flow.log_prob, flow.sample)
+
+
 BUILDERS = {
     "flowkit": build_flowkit,
-    "reference": build_reference,
+    "floor": build_floor,
     "nflows": build_nflows,
     "normflows": build_normflows,
     "zuko": build_zuko,
+    "freia": build_freia,
 }
 
 

@@ -1,215 +1,150 @@
-"""Where does flowkit's AffineCoupling spend its time, and what would a fix buy?
+"""Where a training step of the benchmark RealNVP spends its time, flowkit against the hand-written floor.
 
 Usage::
 
-    .venv/bin/python -m benchmarks.profile_coupling [--threads 1] [--reps 7] [--steps 30]
+    .venv/bin/python -m benchmarks.profile_coupling [--dim 2] [--steps 20] [--threads 1] [--libs flowkit,floor,freia]
 
-1. ``torch.profiler`` op table of 20 training steps (batch 256, two moons shape, 8 couplings
-   with MLP 2×64) for flowkit and for the plain reference, sorted by self CPU time.
-2. Interleaved timing (median of ``--reps`` repetitions) of training step / log_prob / sample for
-   * ``flowkit``                 as shipped,
-   * ``flowkit+combine``         ``Coupling._combine`` prototype: ``torch.cat`` of the two parts
-                                 (plus one ``index_select`` when the mask is not a contiguous split)
-                                 instead of ``z.clone(); out[:, idx_b] = new_b``,
-   * ``flowkit+combine+slice``   additionally ``_params`` takes contiguous slices (views) instead
-                                 of ``z[:, idx_a]`` / ``z[:, idx_b]`` gathers, and skips the
-                                 per-call conditioner output-shape check,
-   * ``flowkit (no validation)`` flowkit's layers called through ``transform._inverse`` directly,
-                                 i.e. without ``Flow.log_prob``'s ``validate_batch`` (isfinite
-                                 scan + host sync),
-   * ``reference``               the hand-written floor (benchmarks/models.py).
-   The prototypes are subclasses living here (flowkit/ is not modified); they compute the same
-   numbers as flowkit (checked).
+For each library: ``torch.profiler`` over ``--steps`` training steps (batch 256, 8 affine couplings,
+MLP d/2 → 64 → 64 → d, plain Adam), summarised per step as (a) aten operator calls and self CPU
+time by group — the conditioner MLPs (``addmm``/``mm``/ReLU and their backward), Adam, and the
+coupling's own bookkeeping (everything else: slicing, the clamp, exp, the affine map, cat, the
+log-det sums) — and (b) the operators where flowkit and the floor differ, call for call. Self
+CPU times are inflated on a loaded machine; the call counts are exact and load-independent.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import collections
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
-from torch import Tensor  # noqa: E402
 
-import flowkit as fk  # noqa: E402
 from benchmarks import models as M  # noqa: E402
 
-
-class CombineFix(fk.AffineCoupling):
-    """Prototype: build the output with one ``torch.cat`` (+ ``index_select`` for scattered masks)."""
-
-    def _prep(self) -> None:
-        if getattr(self, "_prepped", False):
-            return
-        n = self.mask.numel()
-        ia, ib = self.idx_a, self.idx_b
-        self._a_first = bool(torch.equal(ia, torch.arange(ia.numel())))  # mask keeps x[:, :n_a]
-        self._b_first = bool(torch.equal(ib, torch.arange(ib.numel())))  # mask keeps x[:, n_b:]
-        self._inv = torch.argsort(torch.cat([ia, ib]))  # position of each feature in cat([a, b])
-        self._n = n
-        self._prepped = True
-
-    def _combine(self, z: Tensor, new_b: Tensor, ld_elem: Tensor) -> tuple[Tensor, Tensor]:
-        if not self.vector:
-            return super()._combine(z, new_b, ld_elem)
-        self._prep()
-        na = self.idx_a.numel()
-        if self._a_first:
-            out = torch.cat([z[:, :na], new_b], dim=1)
-        elif self._b_first:
-            out = torch.cat([new_b, z[:, self._n - na:]], dim=1)
-        else:
-            out = torch.cat([z.index_select(1, self.idx_a), new_b], dim=1).index_select(1, self._inv)
-        return out, ld_elem.sum(dim=1)
+MLP_OPS = ("aten::addmm", "aten::mm", "aten::relu", "aten::threshold_backward", "aten::t", "aten::linear",
+           "aten::matmul", "aten::sum", "aten::transpose", "aten::as_strided", "aten::clamp_min")
 
 
-class CombineSliceFix(CombineFix):
-    """Prototype: also take contiguous slices in ``_params`` and drop the per-call shape check."""
-
-    def _params(self, z: Tensor):
-        if not self.vector:
-            return super()._params(z)
-        self._prep()
-        na = self.idx_a.numel()
-        if self._a_first:
-            za, zb = z[:, :na], z[:, na:]
-        elif self._b_first:
-            nb = self._n - na
-            za, zb = z[:, nb:], z[:, :nb]
-        else:
-            za, zb = z.index_select(1, self.idx_a), z.index_select(1, self.idx_b)
-        h = self.conditioner(za)
-        return zb, h.view(z.shape[0], self.n_params, self._n_b)
+def _groups(name: str, in_adam: bool) -> str:
+    if in_adam:
+        return "Adam"
+    return "MLP" if name in MLP_OPS[:6] else "other"
 
 
-def patched(cls, seed: int = 0) -> M.Model:
-    m = M.build("flowkit", 2, 8, (64, 64), seed=seed)
-    for layer in m.module.transform:
-        layer.__class__ = cls
-    return M.Model(f"flowkit+{cls.__name__}", m.module, m.module.log_prob, m.module.sample)
-
-
-def no_validation(seed: int = 0) -> M.Model:
-    m = M.build("flowkit", 2, 8, (64, 64), seed=seed)
-    flow = m.module
-
-    def log_prob(x: Tensor) -> Tensor:
-        z, ld = flow.transform.inverse(x)
-        return flow.base.log_prob(z) + ld
-
-    return M.Model("flowkit-novalid", flow, log_prob, flow.sample)
-
-
-def variants() -> dict[str, M.Model]:
-    return {
-        "flowkit": M.build("flowkit", 2, 8, (64, 64), seed=0),
-        "flowkit+combine": patched(CombineFix),
-        "flowkit+combine+slice": patched(CombineSliceFix),
-        "flowkit (no validation)": no_validation(),
-        "reference": M.build("reference", 2, 8, (64, 64), seed=0),
-    }
-
-
-def check_same() -> float:
-    """Max |Δ log p| between flowkit and the prototypes with random weights, incl. a scattered mask."""
-    worst = 0.0
-    for D, mask_fn in ((2, fk.split_mask), (6, fk.split_mask), (6, fk.alternating_mask)):
-        torch.manual_seed(0)
-        layers = [fk.AffineCoupling(D, mask=mask_fn(D, flip=bool(k % 2)), hidden=(16,)) for k in range(4)]
-        flow = fk.Flow(fk.Compose(layers), fk.StandardNormal(D))
-        with torch.no_grad():
-            for p in flow.parameters():
-                p.normal_(0, 0.3)
-        x = torch.randn(64, D)
-        lp0, s0 = flow.log_prob(x), flow.transform.forward(x)[0]
-        for cls in (CombineFix, CombineSliceFix):
-            for layer in flow.transform:
-                layer.__class__ = cls
-            worst = max(worst, float((flow.log_prob(x) - lp0).abs().max()),
-                        float((flow.transform.forward(x)[0] - s0).abs().max()))
-            for layer in flow.transform:
-                layer.__class__ = fk.AffineCoupling
-    return worst
-
-
-def profile_ops(model: M.Model, steps: int = 20, top: int = 12) -> str:
-    from torch.profiler import ProfilerActivity, profile
+def profile_steps(model: M.Model, D: int, steps: int) -> dict[str, dict[str, float]]:
+    """``{op name: {"calls", "self_us"}}`` per training step (aten ops only, Adam's under "Adam::…")."""
+    from torch.profiler import ProfilerActivity, profile, record_function
 
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    xs = [torch.randn(256, 2) for _ in range(steps + 3)]
+    gen = torch.Generator().manual_seed(0)
+    xs = [torch.randn(256, D, generator=gen) for _ in range(steps + 3)]
 
-    def step(x):
+    def step(x: torch.Tensor) -> None:
         loss = -model.log_prob(x).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
+        with record_function("ADAM_STEP"):
+            opt.step()
 
     for x in xs[:3]:
         step(x)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for x in xs[3:]:
             step(x)
-    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=top)
+    events = prof.events()
+    adam_ranges = [(e.time_range.start, e.time_range.end) for e in events if e.name == "ADAM_STEP"]
+    out: dict[str, dict[str, float]] = collections.defaultdict(lambda: {"calls": 0.0, "self_us": 0.0})
+    for e in events:
+        if not e.name.startswith("aten::"):
+            continue
+        in_adam = any(a <= e.time_range.start and e.time_range.end <= b for a, b in adam_ranges)
+        key = ("Adam::" if in_adam else "") + e.name
+        out[key]["calls"] += 1 / steps
+        out[key]["self_us"] += e.self_cpu_time_total / steps
+    return dict(out)
 
 
-def timing(models: dict[str, M.Model], reps: int, steps: int, n_points: int = 5000) -> dict[str, dict[str, list]]:
-    opts = {k: torch.optim.Adam(m.parameters(), lr=1e-3) for k, m in models.items()}
-    x_tp = torch.randn(n_points, 2)
-    res = {k: {"train_ms": [], "logprob_pts_s": [], "sample_pts_s": []} for k in models}
-    names = list(models)
-    for r in range(reps + 1):  # rep 0 = warm-up
-        xs = [torch.randn(256, 2) for _ in range(steps)]
-        for k in names[r % len(names):] + names[:r % len(names)]:
-            m, opt = models[k], opts[k]
-            t0 = time.perf_counter()
-            for x in xs:
-                loss = -m.log_prob(x).mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-            t1 = time.perf_counter()
-            with torch.no_grad():
-                m.log_prob(x_tp)
-                t2 = time.perf_counter()
-                m.sample(n_points)
-                t3 = time.perf_counter()
-            if r:
-                res[k]["train_ms"].append(1e3 * (t1 - t0) / steps)
-                res[k]["logprob_pts_s"].append(n_points / (t2 - t1))
-                res[k]["sample_pts_s"].append(n_points / (t3 - t2))
-    return res
+def summary(prof: dict[str, dict[str, float]]) -> dict[str, tuple[float, float]]:
+    """``{group: (calls per step, self µs per step)}`` for MLP, Adam, other and the total."""
+    acc: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0])
+    for name, v in prof.items():
+        g = _groups(name, name.startswith("Adam::"))
+        for key in (g, "total"):
+            acc[key][0] += v["calls"]
+            acc[key][1] += v["self_us"]
+    return {k: (v[0], v[1]) for k, v in acc.items()}
+
+
+@torch.no_grad()
+def mlp_share_of_log_prob(model: M.Model, D: int, points: int = 5000, calls: int = 3) -> float:
+    """Share of self CPU time in the conditioner MLPs (``addmm``/``mm``/ReLU) during ``log_prob`` of ``points``."""
+    from torch.profiler import ProfilerActivity, profile
+
+    x = torch.randn(points, D, generator=torch.Generator().manual_seed(0))
+    model.log_prob(x)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(calls):
+            model.log_prob(x)
+    total = mlp = 0.0
+    for e in prof.events():
+        if e.name.startswith("aten::"):
+            total += e.self_cpu_time_total
+            mlp += e.self_cpu_time_total if e.name in MLP_OPS[:6] else 0.0
+    return mlp / total if total else float("nan")
+
+
+def explain(D: int, libs: list[str], steps: int = 10) -> dict:
+    """The numbers behind a missed speed goal: aten calls per step (total, MLP, Adam, the rest) per library,
+    and the MLP's share of log_prob time; load-independent counts, time shares as measured."""
+    out = {}
+    for lib in libs:
+        model = M.build(lib, D)
+        s = summary(profile_steps(model, D, steps))
+        out[lib] = {g: {"calls": s.get(g, (0.0, 0.0))[0], "self_ms": s.get(g, (0.0, 0.0))[1] / 1e3}
+                    for g in ("total", "MLP", "Adam", "other")}
+        out[lib]["log_prob_mlp_share"] = mlp_share_of_log_prob(model, D)
+    return out
+
+
+def diff_table(a: dict, b: dict, names: tuple[str, str], top: int = 14) -> str:
+    rows = []
+    for op in set(a) | set(b):
+        ca, cb = a.get(op, {}).get("calls", 0.0), b.get(op, {}).get("calls", 0.0)
+        ta, tb = a.get(op, {}).get("self_us", 0.0), b.get(op, {}).get("self_us", 0.0)
+        if abs(ca - cb) > 0.01 or abs(ta - tb) > 0.02 * max(ta, tb, 1.0):
+            rows.append((ta - tb, op, ca, cb, ta, tb))
+    rows.sort(key=lambda r: -abs(r[0]))
+    lines = [f"| op | calls/step {names[0]} | calls/step {names[1]} | self µs/step {names[0]} | "
+             f"self µs/step {names[1]} |", "|---|---|---|---|---|"]
+    for _, op, ca, cb, ta, tb in rows[:top]:
+        lines.append(f"| `{op}` | {ca:.0f} | {cb:.0f} | {ta:.0f} | {tb:.0f} |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dim", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--reps", type=int, default=7)
-    ap.add_argument("--steps", type=int, default=30)
-    ap.add_argument("--no-profile", action="store_true", help="skip the torch.profiler op tables")
+    ap.add_argument("--libs", default="flowkit,floor,freia")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, threads {args.threads}; prototypes match flowkit to "
-          f"{check_same():.1e} (max |Δ log p| / |Δ x|)\n")
-    if not args.no_profile:
-        for lib in ("flowkit", "reference"):
-            print(f"### torch.profiler, 20 training steps, {lib} (self CPU time)\n")
-            print(profile_ops(M.build(lib, 2, 8, (64, 64), seed=0)))
-    res = timing(variants(), args.reps, args.steps)
-    base = res["flowkit"]
-    print(f"### interleaved timing, {args.reps} reps × {args.steps} steps, medians (ratio = variant / flowkit, "
-          "per repetition)\n")
-    print("| variant | train step ms | vs flowkit | log_prob pts/s | vs flowkit | sample pts/s | vs flowkit |")
-    print("|---|---|---|---|---|---|---|")
-    for k, r in res.items():
-        cells = [k]
-        for key, fmt in (("train_ms", "{:.2f}"), ("logprob_pts_s", "{:,.0f}"), ("sample_pts_s", "{:,.0f}")):
-            cells.append(fmt.format(statistics.median(r[key])))
-            cells.append(f"{statistics.median(a / b for a, b in zip(r[key], base[key])):.2f}×")
-        print("| " + " | ".join(cells) + " |")
+    libs = [lib for lib in args.libs.split(",") if M.available(lib)]
+    profs = {lib: profile_steps(M.build(lib, args.dim), args.dim, args.steps) for lib in libs}
+    print(f"### per training step, D = {args.dim}, {args.threads} thread(s), torch {torch.__version__}\n")
+    print("| library | aten calls | self ms | MLP calls | MLP ms | Adam calls | Adam ms | other calls | other ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for lib, prof in profs.items():
+        s = summary(prof)
+        cells = [f"{s.get(g, (0, 0))[0]:.0f} | {s.get(g, (0, 0))[1] / 1e3:.2f}" for g in ("total", "MLP", "Adam", "other")]
+        print(f"| {lib} | " + " | ".join(cells) + " |")
+    if "flowkit" in profs and "floor" in profs:
+        print("\n### operators where flowkit and the floor differ (per step)\n")
+        print(diff_table(profs["flowkit"], profs["floor"], ("flowkit", "floor")))
     return 0
 
 

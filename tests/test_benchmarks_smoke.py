@@ -1,6 +1,6 @@
 """The benchmark command still runs (``python -m benchmarks.run --smoke``); no timings are checked.
 
-flowkit and the plain-PyTorch reference always run; each peer library (nflows, normflows, zuko)
+flowkit and the hand-written floor always run; each peer library (nflows, normflows, zuko, FrEIA)
 is exercised when it is installed (``make bench`` installs them) and must then appear in the
 results. A missing peer never skips this test.
 """
@@ -16,34 +16,47 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PEERS = ("nflows", "normflows", "zuko")
+PEERS = {"nflows": "nflows", "normflows": "normflows", "zuko": "zuko", "freia": "FrEIA"}
 
 
 def _finite(x) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
 
 
+def test_same_architecture_everywhere():
+    """Every library builds the same RealNVP: identical parameter counts (35 344 in 2-D, 83 456 in 64-D)."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import models as M
+
+    for D, expected in ((2, 35_344), (64, 83_456)):
+        for lib in M.LIBS:
+            if M.available(lib):
+                assert M.n_params(M.build(lib, D)) == expected, (lib, D)
+    assert M.check_floor_matches_flowkit() < 1e-5  # the floor is flowkit's map, written by hand
+
+
 def test_benchmarks_smoke(tmp_path):
     out = tmp_path / "smoke.json"
     env = dict(os.environ, MPLBACKEND="Agg", FLOWKIT_PROGRESS="0")
     proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--smoke", "--out", str(out)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     res = json.loads(out.read_text())
 
-    installed = [p for p in PEERS if importlib.util.find_spec(p) is not None]
-    assert res["libs"] == ["flowkit", "reference", *installed]
+    installed = [p for p, mod in PEERS.items() if importlib.util.find_spec(mod) is not None]
+    assert res["libs"] == ["flowkit", "floor", *installed]
     assert sorted(res["missing"]) == sorted(set(PEERS) - set(installed))
-    assert res["reference_max_abs_diff"] < 1e-4  # the reference computes flowkit's log_prob
 
-    for lib in res["libs"]:
-        for rep in res["moons_timing"]["1"][lib]:
-            assert all(_finite(rep[k]) and rep[k] > 0 for k in ("train_ms", "logprob_pts_s", "sample_pts_s"))
-        runs = res["moons_nll"][lib]
-        assert runs and all(("test_nll" in r and "finite" in r) for r in runs)
-        assert res["digits"][lib]
-    for lib in ("flowkit", "reference"):  # bounded scales: these two never go non-finite
-        assert all(r["finite"] for r in res["moons_nll"][lib] + res["digits"][lib])
+    for cfg in res["speed"].values():
+        for lib in res["libs"]:
+            for rep in cfg["reps"][lib]:
+                assert all(_finite(rep[k]) and rep[k] > 0 for k in ("train_ms", "logprob_pts_s", "sample_pts_s"))
+    for task in ("moons", "digits"):
+        for lib in res["libs"]:
+            assert res[task][lib] and all("value" in r and "finite" in r for r in res[task][lib])
+        for lib in ("flowkit", "floor"):  # bounded scales: these two never go non-finite
+            assert all(r["finite"] for r in res[task][lib])
+    assert {r["model"] for r in res["images"]} == {"realnvp", "glow"}
 
     assert {r["explorer"] for r in res["widgets"]} >= {"planar_explorer", "coupling_explorer"}
     assert all(_finite(r["update_median"]) for r in res["widgets"])
@@ -51,6 +64,9 @@ def test_benchmarks_smoke(tmp_path):
     assert res["notebooks"][0]["peak_tree_mb"] > 0
 
     text = proc.stdout
-    for heading in ("Two moons: speed", "test NLL", "Digits", "Widget update latency", "Notebooks", "Goals"):
+    for heading in ("Speed at equal architecture", "Two moons: test NLL", "Digits 8×8", "Image models",
+                    "Widget update latency", "Notebooks", "Goals"):
         assert heading in text
-    assert "flowkit / reference" in text
+    assert "flowkit / floor" in text and "flowkit / fastest library" in text
+    goals = text.split("## Goals", 1)[1]
+    assert "MISSED" in goals or "met" in goals

@@ -228,7 +228,7 @@ class TwoMoonsSimulator:
 
 
 def posterior_flow(theta_dim: int, x_dim: int, n_layers: int = 6, hidden: Sequence[int] = (64, 64), *,
-                   seed: int | None = None) -> Flow:
+                   seed: int | None = None, scale_bound: float | None = 5.0, direction: str = "generative") -> Flow:
     r"""A conditional coupling flow :math:`q(\theta\mid x)` for vectors: the amortised posterior.
 
     ``n_layers`` :class:`~flowkit.AffineCoupling` s whose MLP conditioners read
@@ -239,6 +239,8 @@ def posterior_flow(theta_dim: int, x_dim: int, n_layers: int = 6, hidden: Sequen
     (Papamakarios & Murray, 2016). Zero-initialised, it starts as :math:`\mathcal N(0, I)` for every
     :math:`x`. ``seed`` seeds the initialisation without touching the global RNG (``None``: the
     global RNG as it is). ``python -m flowkit.train posterior`` trains it on a simulator.
+    ``scale_bound`` and ``direction`` (:class:`~flowkit.AffineCoupling`) default to the
+    parametrisation the shipped ``checkpoints/two_moons_posterior.pt`` was trained with.
 
     Example:
         >>> import torch
@@ -258,7 +260,8 @@ def posterior_flow(theta_dim: int, x_dim: int, n_layers: int = 6, hidden: Sequen
     with seeded(seed):
         layers: list[Transform] = []
         for k in range(n_layers):
-            layers.append(AffineCoupling(theta_dim, hidden=hidden, context_features=x_dim))
+            layers.append(AffineCoupling(theta_dim, hidden=hidden, context_features=x_dim, scale_bound=scale_bound,
+                                         direction=direction))
             if k < n_layers - 1:
                 layers.append(Reverse(theta_dim))
         base = ConditionalDiagNormal(theta_dim, context_features=x_dim,

@@ -13,6 +13,7 @@ so a few minutes of CPU training reach a good likelihood.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
@@ -40,26 +41,42 @@ def _generative(layers: Sequence[Transform]) -> Compose:
     return Compose(list(reversed(list(layers))))
 
 
-def _coupling(shape: tuple[int, int, int], mask: torch.Tensor, hidden: int, n_blocks: int) -> AffineCoupling:
-    c_in, c_out = conditioner_sizes(mask, n_params=2)
-    # scale_bound=3 as in the shipped digits checkpoints (conv couplings on images need no wider bound)
-    return AffineCoupling(shape, mask=mask, conditioner=ResNet(c_in, c_out, hidden=hidden, n_blocks=n_blocks),
-                          scale_bound=3.0)
+@dataclass(frozen=True)
+class _Couplings:
+    """How a builder makes its affine couplings: a :class:`ResNet` conditioner and the map's parametrisation."""
+
+    hidden: int
+    n_blocks: int
+    scale_bound: float | None
+    direction: str
+    net: str = "resnet"
+
+    def conditioner(self, c_in: int, c_out: int) -> nn.Module:
+        if self.net == "resnet":
+            return ResNet(c_in, c_out, hidden=self.hidden, n_blocks=self.n_blocks)
+        # Glow's NN(): conv3×3 → ReLU → (conv1×1 → ReLU) × n_blocks → conv3×3 (zeroed by the coupling)
+        layers: list[nn.Module] = [nn.Conv2d(c_in, self.hidden, 3, padding=1), nn.ReLU()]
+        for _ in range(self.n_blocks):
+            layers += [nn.Conv2d(self.hidden, self.hidden, 1), nn.ReLU()]
+        return nn.Sequential(*layers, nn.Conv2d(self.hidden, c_out, 3, padding=1))
+
+    def make(self, shape: tuple[int, int, int], mask: torch.Tensor) -> AffineCoupling:
+        c_in, c_out = conditioner_sizes(mask, n_params=2)
+        return AffineCoupling(shape, mask=mask, conditioner=self.conditioner(c_in, c_out),
+                              scale_bound=self.scale_bound, direction=self.direction)
+
+    def step(self, shape: tuple[int, int, int], mask: torch.Tensor, actnorm: bool) -> list[Transform]:
+        """A coupling and (optionally) the ActNorm after it, listed data-side first."""
+        return [self.make(shape, mask), *([ActNorm(shape[0])] if actnorm else [])]
 
 
-def _coupling_step(shape: tuple[int, int, int], mask: torch.Tensor, hidden: int, n_blocks: int,
-                   actnorm: bool) -> list[Transform]:
-    """A coupling and (optionally) the ActNorm after it, listed data-side first."""
-    return [_coupling(shape, mask, hidden, n_blocks), *([ActNorm(shape[0])] if actnorm else [])]
-
-
-def _dequantizer(dequantization: str | nn.Module, shape: tuple[int, int, int], hidden: int) -> nn.Module:
+def _dequantizer(dequantization: str | nn.Module, shape: tuple[int, int, int], hidden: int | None) -> nn.Module:
     if isinstance(dequantization, nn.Module):
         return dequantization
     if dequantization == "uniform":
         return UniformDequantization()
     if dequantization == "variational":
-        return VariationalDequantization(shape, hidden=hidden)
+        return VariationalDequantization(shape, hidden=hidden or 32)
     raise ValueError(f"dequantization must be 'uniform', 'variational' or a module, got {dequantization!r}")
 
 
@@ -93,6 +110,9 @@ class RealNVP(ImageFlow):
         alpha: the :class:`Logit` preprocessing's α.
         dequantization: ``"uniform"``, ``"variational"`` or a dequantizer module.
         seed: seed the parameter initialisation (without touching the global RNG).
+        scale_bound, direction: the couplings' log-scale bound and parametrisation
+            (:class:`~flowkit.AffineCoupling`).
+        dequantizer_hidden: width of the variational dequantizer's networks (default: ``hidden``).
 
     ``config`` holds the arguments (what a checkpoint records to rebuild the model).
 
@@ -104,11 +124,14 @@ class RealNVP(ImageFlow):
 
     def __init__(self, shape: Sequence[int] = (1, 8, 8), n_levels: int = 2, n_couplings: int = 3, hidden: int = 32,
                  n_blocks: int = 1, *, n_bins: int = 17, alpha: float = 0.05, actnorm: bool = True,
-                 dequantization: str | nn.Module = "uniform", seed: int | None = None) -> None:
+                 dequantization: str | nn.Module = "uniform", seed: int | None = None,
+                 scale_bound: float | None = 3.0, direction: str = "generative",
+                 dequantizer_hidden: int | None = None) -> None:
         C, H, W = as_chw(shape, "RealNVP")
         positive_int(n_levels, "n_levels", "RealNVP")
         positive_int(n_couplings, "n_couplings", "RealNVP")
         _check_divisible(H, W, 2 ** (n_levels - 1), n_levels, "RealNVP")
+        spec = _Couplings(hidden, n_blocks, scale_bound, direction)
         with seeded(seed):
             levels, splits = [], []
             cur = (C, H, W)
@@ -116,21 +139,22 @@ class RealNVP(ImageFlow):
                 layers: list[Transform] = []
                 last = lvl == n_levels - 1
                 for k in range(n_couplings + (1 if last else 0)):
-                    layers += _coupling_step(cur, _mask(cur, bool(k % 2), "checkerboard"), hidden, n_blocks, actnorm)
+                    layers += spec.step(cur, _mask(cur, bool(k % 2), "checkerboard"), actnorm)
                 if not last:
                     sq = Squeeze(cur)
                     layers.append(sq)
                     cur = sq.latent_shape  # type: ignore[assignment]
                     for k in range(n_couplings):
-                        layers += _coupling_step(cur, _mask(cur, bool(k % 2), "channel"), hidden, n_blocks, actnorm)
+                        layers += spec.step(cur, _mask(cur, bool(k % 2), "channel"), actnorm)
                     splits.append(Split(cur))
                     cur = splits[-1].kept_shape
                 levels.append(_generative(layers))
             transform = Compose([MultiScale(levels[::-1], splits[::-1]), Logit((C, H, W), alpha)])
-            super().__init__(transform, n_bins, _dequantizer(dequantization, (C, H, W), hidden))
+            super().__init__(transform, n_bins, _dequantizer(dequantization, (C, H, W), dequantizer_hidden or hidden))
         self.config = dict(shape=[C, H, W], n_levels=n_levels, n_couplings=n_couplings, hidden=hidden,
                            n_blocks=n_blocks, n_bins=n_bins, alpha=alpha, actnorm=actnorm,
-                           dequantization=dequantization if isinstance(dequantization, str) else "custom")
+                           dequantization=dequantization if isinstance(dequantization, str) else "custom",
+                           scale_bound=scale_bound, direction=direction, dequantizer_hidden=dequantizer_hidden)
 
 
 class Glow(ImageFlow):
@@ -144,7 +168,7 @@ class Glow(ImageFlow):
     Args:
         shape: image shape ``(C, H, W)``; ``H`` and ``W`` must be divisible by ``2**n_levels``.
         lu: LU-parametrised 1×1 convolutions.
-        n_bins, alpha, dequantization, seed: as in :class:`RealNVP`.
+        n_bins, alpha, dequantization, seed, scale_bound, direction, dequantizer_hidden: as in :class:`RealNVP`.
 
     Example:
         >>> model = Glow(n_steps=1, hidden=8, seed=0)
@@ -154,11 +178,14 @@ class Glow(ImageFlow):
 
     def __init__(self, shape: Sequence[int] = (1, 8, 8), n_levels: int = 2, n_steps: int = 4, hidden: int = 32,
                  n_blocks: int = 1, *, lu: bool = True, n_bins: int = 17, alpha: float = 0.05,
-                 dequantization: str | nn.Module = "uniform", seed: int | None = None) -> None:
+                 dequantization: str | nn.Module = "uniform", seed: int | None = None,
+                 scale_bound: float | None = 3.0, direction: str = "generative",
+                 dequantizer_hidden: int | None = None, net: str = "resnet") -> None:
         C, H, W = as_chw(shape, "Glow")
         positive_int(n_levels, "n_levels", "Glow")
         positive_int(n_steps, "n_steps", "Glow")
         _check_divisible(H, W, 2 ** n_levels, n_levels, "Glow")
+        spec = _Couplings(hidden, n_blocks, scale_bound, direction, net)
         with seeded(seed):
             levels, splits = [], []
             cur = (C, H, W)
@@ -167,14 +194,15 @@ class Glow(ImageFlow):
                 layers: list[Transform] = [sq]
                 cur = sq.latent_shape  # type: ignore[assignment]
                 for k in range(n_steps):
-                    layers += [ActNorm(cur[0]), InvConv1x1(cur[0], lu=lu),
-                               _coupling(cur, channel_mask(*cur, flip=bool(k % 2)), hidden, n_blocks)]
+                    layers += [ActNorm(cur[0]), InvConv1x1(cur[0], lu=lu), spec.make(cur, channel_mask(*cur, flip=bool(k % 2)))]
                 levels.append(_generative(layers))
                 if lvl < n_levels - 1:
                     splits.append(Split(cur))
                     cur = splits[-1].kept_shape
             transform = Compose([MultiScale(levels[::-1], splits[::-1]), Logit((C, H, W), alpha)])
-            super().__init__(transform, n_bins, _dequantizer(dequantization, (C, H, W), hidden))
+            super().__init__(transform, n_bins, _dequantizer(dequantization, (C, H, W), dequantizer_hidden or hidden))
         self.config = dict(shape=[C, H, W], n_levels=n_levels, n_steps=n_steps, hidden=hidden, n_blocks=n_blocks,
                            lu=lu, n_bins=n_bins, alpha=alpha,
-                           dequantization=dequantization if isinstance(dequantization, str) else "custom")
+                           dequantization=dequantization if isinstance(dequantization, str) else "custom",
+                           scale_bound=scale_bound, direction=direction, dequantizer_hidden=dequantizer_hidden,
+                           net=net)

@@ -105,20 +105,21 @@ class ContextChannels(Transform):
 
 
 def _conditional_coupling(shape: tuple[int, int, int], mask: Tensor, n_classes: int, hidden: int,
-                          n_blocks: int) -> ContextChannels:
+                          n_blocks: int, direction: str) -> ContextChannels:
     c_in, c_out = conditioner_sizes(mask, n_params=2, context_features=n_classes)
     net = ResNet(c_in, c_out, hidden=hidden, n_blocks=n_blocks)
-    return ContextChannels(AffineCoupling(shape, mask=mask, conditioner=net, scale_bound=3.0), n_classes)
+    return ContextChannels(AffineCoupling(shape, mask=mask, conditioner=net, scale_bound=3.0, direction=direction),
+                           n_classes)
 
 
 def _level(shape: tuple[int, int, int], n_classes: int, n_couplings: int, hidden: int, n_blocks: int,
-           actnorm: bool, last: bool) -> tuple[Compose, tuple[int, int, int]]:
+           actnorm: bool, last: bool, direction: str) -> tuple[Compose, tuple[int, int, int]]:
     """One multi-scale level in the generative order, and the shape it hands to its Split (z side)."""
     C, H, W = shape
     data_side: list[Transform] = []  # appended from the data side, as RealNVP's paper lists them
     for k in range(n_couplings + (1 if last else 0)):
         mask = checkerboard_mask(C, H, W, bool(k % 2)) if H * W >= 2 else channel_mask(C, H, W, bool(k % 2))
-        data_side += [_conditional_coupling(shape, mask, n_classes, hidden, n_blocks)]
+        data_side += [_conditional_coupling(shape, mask, n_classes, hidden, n_blocks, direction)]
         data_side += [ActNorm(C)] if actnorm else []
     if not last:
         squeeze = Squeeze(shape)
@@ -126,7 +127,7 @@ def _level(shape: tuple[int, int, int], n_classes: int, n_couplings: int, hidden
         shape = squeeze.latent_shape  # type: ignore[assignment]
         for k in range(n_couplings):
             mask = channel_mask(*shape, flip=bool(k % 2))
-            data_side += [_conditional_coupling(shape, mask, n_classes, hidden, n_blocks)]
+            data_side += [_conditional_coupling(shape, mask, n_classes, hidden, n_blocks, direction)]
             data_side += [ActNorm(shape[0])] if actnorm else []
     return Compose(data_side[::-1]), shape
 
@@ -163,7 +164,7 @@ class ConditionalRealNVP(ImageFlow):
     def __init__(self, shape: Sequence[int] = (1, 8, 8), n_classes: int = 10, n_levels: int = 2,
                  n_couplings: int = 3, hidden: int = 32, n_blocks: int = 1, *, n_bins: int = 17,
                  alpha: float = 0.05, actnorm: bool = True, dequantization: str = "uniform",
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, direction: str = "generative") -> None:
         where = "ConditionalRealNVP"
         C, H, W = as_chw(shape, where)
         n_classes = positive_int(n_classes, "n_classes", where, minimum=2)
@@ -179,7 +180,8 @@ class ConditionalRealNVP(ImageFlow):
                 torch.manual_seed(seed)
             levels, splits, cur = [], [], (C, H, W)
             for lvl in range(n_levels):
-                level, cur = _level(cur, n_classes, n_couplings, hidden, n_blocks, actnorm, lvl == n_levels - 1)
+                level, cur = _level(cur, n_classes, n_couplings, hidden, n_blocks, actnorm, lvl == n_levels - 1,
+                                    direction)
                 levels.append(level)
                 if lvl < n_levels - 1:
                     splits.append(Split(cur))
@@ -192,7 +194,7 @@ class ConditionalRealNVP(ImageFlow):
         self.n_classes = n_classes
         self.config = dict(shape=[C, H, W], n_classes=n_classes, n_levels=n_levels, n_couplings=n_couplings,
                            hidden=hidden, n_blocks=n_blocks, n_bins=n_bins, alpha=alpha, actnorm=actnorm,
-                           dequantization=dequantization)
+                           dequantization=dequantization, direction=direction)
 
     def one_hot(self, labels: Tensor) -> Tensor:
         """Class labels ``(batch,)`` (ints in ``0..n_classes-1``) as one-hot contexts ``(batch, n_classes)``."""

@@ -122,6 +122,8 @@ class VariationalDequantization(Dequantization):
         n_blocks: residual blocks per network.
         context_channels: channels of the context features :math:`c(x)`.
         scale_bound: soft bound of the couplings' log-scales.
+        direction: the couplings' parametrisation (:class:`~flowkit.AffineCoupling`); ``"generative"``
+            is the one the shipped image checkpoints were trained with.
 
     Example:
         >>> import torch
@@ -132,7 +134,7 @@ class VariationalDequantization(Dequantization):
     """
 
     def __init__(self, shape: Sequence[int], hidden: int = 32, n_couplings: int = 2, n_blocks: int = 1,
-                 context_channels: int = 8, scale_bound: float = 3.0) -> None:
+                 context_channels: int = 8, scale_bound: float = 3.0, direction: str = "generative") -> None:
         super().__init__()
         C, H, W = self.shape = as_chw(shape, "VariationalDequantization")
         positive_int(n_couplings, "n_couplings", "VariationalDequantization")
@@ -143,7 +145,8 @@ class VariationalDequantization(Dequantization):
             flip = bool(k % 2)
             mask = checkerboard_mask(C, H, W, flip) if H * W >= 2 else channel_mask(C, H, W, flip)
             net = ResNet(C + cc, 2 * C, hidden=hidden, n_blocks=n_blocks)
-            layers.append(AffineCoupling((C, H, W), mask=mask, conditioner=net, scale_bound=scale_bound))
+            layers.append(AffineCoupling((C, H, W), mask=mask, conditioner=net, scale_bound=scale_bound,
+                                         direction=direction))
         layers.append(NormalCDF((C, H, W)))
         self.flow = Flow(Compose(layers), StandardNormal((C, H, W)))
 

@@ -106,7 +106,7 @@ class Split(AffineCoupling):
         else:
             prior = ResNet(n_keep, 2 * n_out, hidden=hidden, n_blocks=n_blocks)
         super().__init__((C, H, W), mask=channel_mask(C, H, W), conditioner=_KeptHalfNet(prior, n_keep, n_out),
-                         scale_bound=scale_bound)
+                         scale_bound=scale_bound, direction="generative")  # z₂ = μ + e^s·ε
         self.n_keep, self.n_out = n_keep, n_out
 
     @property

@@ -6,16 +6,18 @@ parameters. The elementwise maps are small objects with the same direction conve
 :class:`~flowkit.Transform`, but they take their parameters as an argument and return the
 log-slope of every entry (the coupling sums them):
 
-=================  ==============  ===========================================================
+=================  ==============  ==================================================================
 map                parameters      forward (z → x), elementwise log-slope
-=================  ==============  ===========================================================
+=================  ==============  ==================================================================
 :class:`Shift`     ``t``           :math:`x = z + t`, 0
-:class:`AffineMap` ``s̃, t``        :math:`x = z\,e^{s} + t`, :math:`s` with :math:`s = c\tanh(\tilde s/c)`
+:class:`AffineMap` ``s̃, t``        :math:`x = z\,e^{s} + t`, :math:`s` (``direction="generative"``), or
+                                   :math:`x = (z - t)\,e^{-s}`, :math:`-s` (``"normalizing"``, the paper's)
 :class:`SplineMap` ``3K − 1``      rational-quadratic spline (:mod:`flowkit.transforms.spline`)
-=================  ==============  ===========================================================
+=================  ==============  ==================================================================
 
 Parameters arrive with the parameter axis at dimension 1: ``params[:, k]`` has the shape of
-the transformed entries.
+the transformed entries. A coupling hands its conditioner's output to the map's ``unpack``
+first, which may split it into a tuple instead (:class:`AffineMap`: ``(s̃, t)`` by one ``chunk``).
 """
 
 from __future__ import annotations
@@ -34,17 +36,41 @@ __all__ = ["soft_clamp", "Affine", "NormalCDF", "ElementwiseMap", "Shift", "Affi
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-def soft_clamp(raw: Tensor, bound: float | None) -> Tensor:
+_CONSTANTS: dict[tuple[float, torch.dtype, torch.device], Tensor] = {}
+
+
+def _constant(value: float, like: Tensor) -> Tensor:
+    """A cached 0-dim tensor holding ``value`` in ``like``'s dtype and device.
+
+    Multiplying by it instead of by a Python float spares autograd a scalar-to-tensor
+    conversion in the forward and the backward pass (four small operators per product).
+    """
+    key = (value, like.dtype, like.device)
+    const = _CONSTANTS.get(key)
+    if const is None:
+        with torch.inference_mode(False):  # usable later under autograd, too
+            const = _CONSTANTS[key] = torch.tensor(value, dtype=like.dtype, device=like.device)
+    return const
+
+
+def soft_clamp(raw: Tensor, bound: float | None, negate: bool = False) -> Tensor:
     r"""The soft clamp :math:`c\tanh(\tilde s / c)` of a raw log-scale (identity when ``bound`` is ``None``).
 
     Smooth, odd, slope 1 at 0, and bounded by ``c``: a log-scale can never make ``exp`` overflow.
+    ``c = 1`` is RealNVP's plain :math:`\tanh` and costs one operator; any other bound two
+    products more. ``negate=True`` returns :math:`-c\tanh(\tilde s / c) = c\tanh(-\tilde s / c)`
+    (for ``c ≠ 1`` at no extra cost: the sign folds into the scaling).
 
     Example:
         >>> import torch
         >>> soft_clamp(torch.tensor([0.0, 100.0]), 5.0)
         tensor([0., 5.])
     """
-    return raw if bound is None else bound * torch.tanh(raw / bound)
+    if bound is None:
+        return -raw if negate else raw
+    if bound == 1.0:
+        return torch.tanh(-raw if negate else raw)
+    return torch.tanh(raw * _constant((-1.0 if negate else 1.0) / bound, raw)) * _constant(bound, raw)
 
 
 class ElementwiseMap:
@@ -63,6 +89,14 @@ class ElementwiseMap:
     """
 
     n_params: int = 1
+
+    def unpack(self, h: Tensor, shape: Sequence[int]) -> Tensor | tuple[Tensor, ...]:
+        """The conditioner output ``(batch, n_params·shape[0], *shape[1:])`` in the form ``params`` takes.
+
+        Default: a view with the parameter axis at dimension 1. A map may return a tuple of
+        ``n_params`` tensors of the entries' shape instead (:class:`AffineMap` does: one ``chunk``).
+        """
+        return h.view(h.shape[0], self.n_params, *shape)
 
     def forward(self, z: Tensor, params: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -95,15 +129,22 @@ class Shift(ElementwiseMap):
 class AffineMap(ElementwiseMap):
     r"""RealNVP's affine map with a soft-clamped log-scale :math:`s = c\tanh(\tilde s/c)`.
 
-    ``direction="generative"``: forward :math:`x = z\,e^{s} + t` (log-slope :math:`s`), inverse
-    :math:`z = (x - t)\,e^{-s}`. ``direction="normalizing"`` is the paper's parametrisation
-    (Dinh et al., 2017, eq. 7): the inverse is :math:`z = x\,e^{s} + t` and the forward
-    :math:`x = (z - t)\,e^{-s}`; the same family of maps, with the scale applied on the data side.
+    ``direction="normalizing"`` is the paper's parametrisation (Dinh et al., 2017, eq. 7): the
+    inverse (data → latent) is :math:`z = x\,e^{s} + t` (log-slope :math:`s`) and the forward
+    :math:`x = (z - t)\,e^{-s}`. ``direction="generative"`` puts the same family the other way
+    round: forward :math:`x = z\,e^{s} + t`, inverse :math:`z = (x - t)\,e^{-s}`. The map's own
+    default is ``"generative"`` (the MAF's map); :class:`~flowkit.AffineCoupling` chooses its own.
+
+    The parameters arrive as ``(s̃, t)`` along dimension 1. Both directions cost one soft clamp,
+    one ``exp``, one product and one sum: the side that divides by the scale clamps
+    :math:`-\tilde s` instead (:math:`c\tanh(-\tilde s/c) = -s`), so no negation is needed.
 
     Example:
         >>> import torch
         >>> params = torch.tensor([[[0.0], [2.0]]])          # raw log-scale 0, shift 2
-        >>> AffineMap().forward(torch.ones(1, 1), params)
+        >>> AffineMap(direction="normalizing").inverse(torch.ones(1, 1), params)   # z = x·e^0 + 2
+        (tensor([[3.]]), tensor([[0.]]))
+        >>> AffineMap().forward(torch.ones(1, 1), params)                          # generative: x = z·e^0 + 2
         (tensor([[3.]]), tensor([[0.]]))
     """
 
@@ -117,17 +158,26 @@ class AffineMap(ElementwiseMap):
         self.scale_bound = scale_bound
         self.direction = direction
 
-    def log_scale_and_shift(self, params: Tensor) -> tuple[Tensor, Tensor]:
+    def unpack(self, h: Tensor, shape: Sequence[int]) -> tuple[Tensor, Tensor]:
+        s_raw, t = h.chunk(2, dim=1)
+        return s_raw, t
+
+    def log_scale_and_shift(self, params: Tensor | tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
         """``(s, t)``: the clamped log-scale and the shift."""
-        return soft_clamp(params[:, 0], self.scale_bound), params[:, 1]
+        raw, t = params if isinstance(params, tuple) else params.unbind(1)
+        return soft_clamp(raw, self.scale_bound), t
 
-    def _scale_shift(self, u: Tensor, params: Tensor) -> tuple[Tensor, Tensor]:
-        s, t = self.log_scale_and_shift(params)
-        return u * torch.exp(s) + t, s
+    def _scale_shift(self, u: Tensor, params: Tensor | tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        """``u·e^s + t`` and its log-slope ``s``."""
+        raw, t = params if isinstance(params, tuple) else params.unbind(1)
+        s = soft_clamp(raw, self.scale_bound)
+        return u * s.exp() + t, s
 
-    def _unscale(self, u: Tensor, params: Tensor) -> tuple[Tensor, Tensor]:
-        s, t = self.log_scale_and_shift(params)
-        return (u - t) * torch.exp(-s), -s
+    def _unscale(self, u: Tensor, params: Tensor | tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        """``(u - t)·e^{-s}`` and its log-slope ``-s``."""
+        raw, t = params if isinstance(params, tuple) else params.unbind(1)
+        neg_s = soft_clamp(raw, self.scale_bound, negate=True)
+        return (u - t) * neg_s.exp(), neg_s
 
     def forward(self, z: Tensor, params: Tensor) -> tuple[Tensor, Tensor]:
         return self._scale_shift(z, params) if self.direction == "generative" else self._unscale(z, params)

@@ -106,7 +106,7 @@ class HandCoupling(AffineCoupling):
     """
 
     def __init__(self) -> None:
-        super().__init__(2, conditioner=_HandConditioner(), zero_init=False, scale_bound=None)
+        super().__init__(2, conditioner=_HandConditioner(), zero_init=False, scale_bound=None, direction="generative")
 
     @property
     def theta(self) -> Tensor:

@@ -1,0 +1,139 @@
+"""Accuracy at equal architecture: two-moons test NLL and 8×8-digits test bits/dim, per library and seed.
+
+Every library trains with the same hand-written Adam loop (lr 1e-3, batch 256, no gradient
+clipping, the same mini-batches per seed) on ``loss = -log_prob(x).mean()``; runs are
+interleaved over the libraries inside each seed, so a change of machine load hits all alike.
+Non-finite runs are recorded, not fatal.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable, Iterator
+
+import torch
+
+from benchmarks import models as M
+
+BATCH, LR, N_LAYERS, HIDDEN, ALPHA = 256, 1e-3, 8, (64, 64), 0.05
+
+
+def moons_data(n_train: int, n_test: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two moons (noise 0.05), standardised with the training split's mean and std."""
+    from flowkit import data
+
+    train, _, test = data.train_val_test("two_moons", n_train, 0, n_test, seed=0, noise=0.05)
+    mu, sd = train.mean(0), train.std(0)
+    return (train - mu) / sd, (test - mu) / sd
+
+
+def logit(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """v = logit(α + (1-2α) y) and log|dv/dy| per row (as flowkit.image.Logit with α = 0.05)."""
+    p = ALPHA + (1 - 2 * ALPHA) * y
+    v = torch.log(p) - torch.log1p(-p)
+    ld = (math.log(1 - 2 * ALPHA) - torch.log(p) - torch.log1p(-p)).sum(dim=1)
+    return v, ld
+
+
+def digits_data() -> dict:
+    """Train images (integers, 64-D), and the test split dequantized once (fixed noise) in logit space."""
+    from flowkit.data.digits import DIGITS_BINS, load_digits
+
+    K, D = DIGITS_BINS, 64
+    tr = load_digits("train").reshape(-1, D).float()
+    te = load_digits("test").reshape(-1, D).float()
+    v_te, ld_te = logit((te + torch.rand(te.shape, generator=torch.Generator().manual_seed(2024))) / K)
+    return {"train": tr, "v_test": v_te, "ld_test": ld_te, "K": K, "D": D}
+
+
+def batches(n: int, seed: int) -> Iterator[torch.Tensor]:
+    """Indices of shuffled mini-batches of ``BATCH``, epoch after epoch."""
+    gen = torch.Generator().manual_seed(seed)
+    while True:
+        perm = torch.randperm(n, generator=gen)
+        for i in range(0, n - BATCH + 1, BATCH):
+            yield perm[i:i + BATCH]
+
+
+def train(model: M.Model, next_batch: Callable[[], torch.Tensor], steps: int) -> dict:
+    """Plain Adam loop, identical for every library (no gradient clipping)."""
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    for step in range(1, steps + 1):
+        loss = -model.log_prob(next_batch()).mean()
+        if not torch.isfinite(loss):
+            return {"ok": False, "failed_step": step}
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return {"ok": True, "failed_step": None}
+
+
+@torch.no_grad()
+def mean_nll(model: M.Model, x: torch.Tensor, chunk: int = 5000) -> float:
+    tot = 0.0
+    for i in range(0, x.shape[0], chunk):
+        tot += float(-model.log_prob(x[i:i + chunk]).double().sum())
+    return tot / x.shape[0]
+
+
+def _record(seed: int, value: float, st: dict, wall: float, cpu: float) -> dict:
+    finite = st["ok"] and math.isfinite(value)
+    return {"seed": seed, "value": value if finite else None, "finite": finite, "failed_step": st["failed_step"],
+            "train_wall_s": wall, "train_cpu_s": cpu}
+
+
+def moons_run(build: Callable[[], M.Model], seed: int, steps: int, train_x: torch.Tensor,
+              test_x: torch.Tensor) -> dict:
+    """One training run on two moons; ``value`` = test NLL in nats."""
+    model = build()
+    it = batches(train_x.shape[0], seed)
+    t0, c0 = time.perf_counter(), time.process_time()
+    st = train(model, lambda: train_x[next(it)], steps)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return _record(seed, mean_nll(model, test_x) if st["ok"] else math.nan, st, wall, cpu)
+
+
+def digits_run(build: Callable[[], M.Model], seed: int, steps: int, data: dict) -> dict:
+    """One training run on the digits (fresh uniform dequantization noise per batch); ``value`` = test bits/dim.
+
+    bits/dim = ``(-log p(y) + D log K) / (D log 2)`` with ``log p(y) = log p(v) + log|dv/dy|``.
+    """
+    model, tr, K, D = build(), data["train"], data["K"], data["D"]
+    it, gen = batches(tr.shape[0], seed), torch.Generator().manual_seed(seed)
+
+    def next_batch() -> torch.Tensor:
+        xb = tr[next(it)]
+        return logit((xb + torch.rand(xb.shape, generator=gen)) / K)[0]
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    st = train(model, next_batch, steps)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    bpd = math.nan
+    if st["ok"]:
+        with torch.no_grad():
+            log_py = model.log_prob(data["v_test"]).double() + data["ld_test"].double()
+            bpd = float(((-log_py + D * math.log(K)) / (D * math.log(2))).mean())
+    return _record(seed, bpd, st, wall, cpu)
+
+
+def compare(task: str, libs: list[str], seeds: list[int], steps: int, log=print) -> dict[str, list[dict]]:
+    """``{lib: [run per seed]}`` for ``task`` in ("moons", "digits"), libraries interleaved per seed."""
+    if task == "moons":
+        train_x, test_x = moons_data(20_000, 5_000)
+        D = 2
+    else:
+        data = digits_data()
+        D = data["D"]
+    res: dict[str, list[dict]] = {lib: [] for lib in libs}
+    for seed in seeds:
+        for lib in libs:
+            def build(lib: str = lib, seed: int = seed) -> M.Model:
+                return M.build(lib, D, N_LAYERS, HIDDEN, seed=seed)
+
+            run = (moons_run(build, seed, steps, train_x, test_x) if task == "moons"
+                   else digits_run(build, seed, steps, data))
+            res[lib].append(run)
+        log(f"  {task} seed {seed}: " + ", ".join(
+            f"{lib} {r[-1]['value']:.3f}" if r[-1]["finite"] else f"{lib} non-finite" for lib, r in res.items()))
+    return res
