@@ -50,6 +50,7 @@ class _Couplings:
     scale_bound: float | None
     direction: str
     net: str = "resnet"
+    context_features: int = 0  # > 0: the conditioner also reads that many context channels
 
     def conditioner(self, c_in: int, c_out: int) -> nn.Module:
         if self.net == "resnet":
@@ -61,7 +62,7 @@ class _Couplings:
         return nn.Sequential(*layers, nn.Conv2d(self.hidden, c_out, 3, padding=1))
 
     def make(self, shape: tuple[int, int, int], mask: torch.Tensor) -> AffineCoupling:
-        c_in, c_out = conditioner_sizes(mask, n_params=2)
+        c_in, c_out = conditioner_sizes(mask, n_params=2, context_features=self.context_features)
         return AffineCoupling(shape, mask=mask, conditioner=self.conditioner(c_in, c_out),
                               scale_bound=self.scale_bound, direction=self.direction)
 
@@ -91,6 +92,32 @@ def _check_divisible(H: int, W: int, factor: int, n_levels: int, who: str) -> No
     if H % factor or W % factor:
         raise ValueError(f"{who}: n_levels={n_levels} needs height and width divisible by {factor}, "
                          f"got {H}×{W}; use fewer levels")
+
+
+def realnvp_stack(shape: tuple[int, int, int], n_levels: int, n_couplings: int, couplings: _Couplings,
+                  actnorm: bool, alpha: float) -> Compose:
+    """RealNVP's multi-scale stack and the Logit after it, in the generative order (see :class:`RealNVP`).
+
+    Per level, data side first: checkerboard couplings, a Squeeze, channel couplings, a Split; the
+    last level ``n_couplings + 1`` checkerboard couplings. ``couplings.step`` makes each coupling
+    (and the ActNorm after it), so the class-conditional model reuses the same stack.
+    """
+    levels, splits, cur = [], [], shape
+    for lvl in range(n_levels):
+        layers: list[Transform] = []
+        last = lvl == n_levels - 1
+        for k in range(n_couplings + (1 if last else 0)):
+            layers += couplings.step(cur, _mask(cur, bool(k % 2), "checkerboard"), actnorm)
+        if not last:
+            sq = Squeeze(cur)
+            layers.append(sq)
+            cur = sq.latent_shape  # type: ignore[assignment]
+            for k in range(n_couplings):
+                layers += couplings.step(cur, _mask(cur, bool(k % 2), "channel"), actnorm)
+            splits.append(Split(cur))
+            cur = splits[-1].kept_shape
+        levels.append(_generative(layers))
+    return Compose([MultiScale(levels[::-1], splits[::-1]), Logit(shape, alpha)])
 
 
 class RealNVP(ImageFlow):
@@ -133,23 +160,7 @@ class RealNVP(ImageFlow):
         _check_divisible(H, W, 2 ** (n_levels - 1), n_levels, "RealNVP")
         spec = _Couplings(hidden, n_blocks, scale_bound, direction)
         with seeded(seed):
-            levels, splits = [], []
-            cur = (C, H, W)
-            for lvl in range(n_levels):
-                layers: list[Transform] = []
-                last = lvl == n_levels - 1
-                for k in range(n_couplings + (1 if last else 0)):
-                    layers += spec.step(cur, _mask(cur, bool(k % 2), "checkerboard"), actnorm)
-                if not last:
-                    sq = Squeeze(cur)
-                    layers.append(sq)
-                    cur = sq.latent_shape  # type: ignore[assignment]
-                    for k in range(n_couplings):
-                        layers += spec.step(cur, _mask(cur, bool(k % 2), "channel"), actnorm)
-                    splits.append(Split(cur))
-                    cur = splits[-1].kept_shape
-                levels.append(_generative(layers))
-            transform = Compose([MultiScale(levels[::-1], splits[::-1]), Logit((C, H, W), alpha)])
+            transform = realnvp_stack((C, H, W), n_levels, n_couplings, spec, actnorm, alpha)
             super().__init__(transform, n_bins, _dequantizer(dequantization, (C, H, W), dequantizer_hidden or hidden))
         self.config = dict(shape=[C, H, W], n_levels=n_levels, n_couplings=n_couplings, hidden=hidden,
                            n_blocks=n_blocks, n_bins=n_bins, alpha=alpha, actnorm=actnorm,

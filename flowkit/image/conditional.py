@@ -40,18 +40,13 @@ import torch
 from torch import Tensor, nn
 
 from ..distributions import ConditionalDiagNormal
-from ..transforms.base import Compose, Transform
-from ..transforms.coupling import AffineCoupling, conditioner_sizes
+from ..rng import seeded
+from ..transforms.base import Transform
 from ..validation import ArgumentTypeError, as_chw, positive_int
-from .actnorm import ActNorm
 from .bpd import dequantized_nll
+from .builders import _Couplings, realnvp_stack
 from .dequantization import UniformDequantization, VariationalDequantization
 from .imageflow import ImageFlow
-from .logit import Logit
-from .masks import channel_mask, checkerboard_mask
-from .multiscale import MultiScale, Split
-from .resnet import ResNet
-from .squeeze import Squeeze
 
 __all__ = ["ContextChannels", "ConditionalRealNVP"]
 
@@ -104,32 +99,11 @@ class ContextChannels(Transform):
         return self.transform.inverse(x, self.channels(context, x.shape[2:]))
 
 
-def _conditional_coupling(shape: tuple[int, int, int], mask: Tensor, n_classes: int, hidden: int,
-                          n_blocks: int, direction: str) -> ContextChannels:
-    c_in, c_out = conditioner_sizes(mask, n_params=2, context_features=n_classes)
-    net = ResNet(c_in, c_out, hidden=hidden, n_blocks=n_blocks)
-    return ContextChannels(AffineCoupling(shape, mask=mask, conditioner=net, scale_bound=3.0, direction=direction),
-                           n_classes)
+class _ClassCouplings(_Couplings):
+    """The couplings of :class:`~flowkit.image.RealNVP`, each reading the one-hot class as channels."""
 
-
-def _level(shape: tuple[int, int, int], n_classes: int, n_couplings: int, hidden: int, n_blocks: int,
-           actnorm: bool, last: bool, direction: str) -> tuple[Compose, tuple[int, int, int]]:
-    """One multi-scale level in the generative order, and the shape it hands to its Split (z side)."""
-    C, H, W = shape
-    data_side: list[Transform] = []  # appended from the data side, as RealNVP's paper lists them
-    for k in range(n_couplings + (1 if last else 0)):
-        mask = checkerboard_mask(C, H, W, bool(k % 2)) if H * W >= 2 else channel_mask(C, H, W, bool(k % 2))
-        data_side += [_conditional_coupling(shape, mask, n_classes, hidden, n_blocks, direction)]
-        data_side += [ActNorm(C)] if actnorm else []
-    if not last:
-        squeeze = Squeeze(shape)
-        data_side.append(squeeze)
-        shape = squeeze.latent_shape  # type: ignore[assignment]
-        for k in range(n_couplings):
-            mask = channel_mask(*shape, flip=bool(k % 2))
-            data_side += [_conditional_coupling(shape, mask, n_classes, hidden, n_blocks, direction)]
-            data_side += [ActNorm(shape[0])] if actnorm else []
-    return Compose(data_side[::-1]), shape
+    def make(self, shape: tuple[int, int, int], mask: Tensor) -> ContextChannels:  # type: ignore[override]
+        return ContextChannels(super().make(shape, mask), self.context_features)
 
 
 class ConditionalRealNVP(ImageFlow):
@@ -175,18 +149,9 @@ class ConditionalRealNVP(ImageFlow):
         if H % 2 ** (n_levels - 1) or W % 2 ** (n_levels - 1):
             raise ValueError(f"{where}: n_levels={n_levels} needs height and width divisible by "
                              f"{2 ** (n_levels - 1)}, got {H}×{W}")
-        with torch.random.fork_rng(devices=[], enabled=seed is not None):
-            if seed is not None:
-                torch.manual_seed(seed)
-            levels, splits, cur = [], [], (C, H, W)
-            for lvl in range(n_levels):
-                level, cur = _level(cur, n_classes, n_couplings, hidden, n_blocks, actnorm, lvl == n_levels - 1,
-                                    direction)
-                levels.append(level)
-                if lvl < n_levels - 1:
-                    splits.append(Split(cur))
-                    cur = splits[-1].kept_shape
-            transform = Compose([MultiScale(levels[::-1], splits[::-1]), Logit((C, H, W), alpha)])
+        couplings = _ClassCouplings(hidden, n_blocks, 3.0, direction, context_features=n_classes)
+        with seeded(seed):
+            transform = realnvp_stack((C, H, W), n_levels, n_couplings, couplings, actnorm, alpha)
             base = ConditionalDiagNormal(C * H * W, context_features=n_classes)
             dequantizer = (VariationalDequantization((C, H, W), hidden=hidden) if dequantization == "variational"
                            else UniformDequantization())
