@@ -14,7 +14,7 @@ values (so every update really changes the map). Per update, interleaved, three 
   in-place artist updates and the readout line.
 * **frame (now)** — what the kernel does per slider step under ipympl since the explorers blit:
   compute, restore the static background, draw the animated artists, and encode the changed
-  pixels as ipympl's diff PNG at zlib level 1 (``flowkit.course.widgets.explorer.diff_png``).
+  pixels as ipympl's diff PNG at zlib level 1 (``flowkit.course.widgets.canvas.diff_png``).
 * **full redraw (before)** — the previous path: compute, a full Agg draw of the figure (axes,
   ticks, labels, titles; the figure text the readout line replaced included in the old
   explorers, so this *underestimates* the old cost) and a diff PNG at PIL's default level 6.
@@ -78,7 +78,7 @@ def _buffer(canvas) -> np.ndarray:
 
 def bench_one(name: str, repeats: int, warmup: int = 2) -> dict:
     from flowkit import widgets
-    from flowkit.course.widgets.explorer import diff_png
+    from flowkit.course.widgets.canvas import diff_png
 
     slider, (v1, v2) = CASES[name]
     ex = getattr(widgets, name)()

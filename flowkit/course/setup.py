@@ -92,7 +92,7 @@ def _prepare_explorers() -> None:
         from IPython import get_ipython
         if getattr(get_ipython(), "kernel", None) is None:
             return
-        from .widgets.explorer import import_ipympl
+        from .widgets.canvas import import_ipympl
         import_ipympl()
     except ImportError:  # no IPython or no ipympl: explorers fall back to Agg
         pass

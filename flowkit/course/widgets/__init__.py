@@ -58,7 +58,8 @@ browser tests print the key-press-to-pixels latency in Chromium.
 """
 
 from .at_work import class_explorer, posterior_explorer
-from .explorer import Explorer, figure
+from .canvas import figure
+from .explorer import Explorer
 from .flows import HandCoupling, coupling_explorer, radial_explorer
 from .fundamentals import change_of_variables_1d, linear_map_2d
 from .planar import planar_box_integral, planar_explorer

@@ -28,7 +28,8 @@ from torch import Tensor
 from ...flow import Flow
 from ...grid import grid_points
 from ...validation import finite_real, positive_int
-from .explorer import Explorer, figure
+from .canvas import figure
+from .explorer import Explorer
 from .sliders import slider
 
 __all__ = ["posterior_explorer", "class_explorer"]

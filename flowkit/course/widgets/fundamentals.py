@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .explorer import Explorer, figure
+from .canvas import figure
+from .explorer import Explorer
 from .panels import (
     BLUE,
     EXPLORER_SIZE,

@@ -13,7 +13,7 @@ from ...distributions import StandardNormal
 from ...flow import Flow
 from ...grid import grid_points
 from ...transforms.base import Transform
-from .explorer import figure
+from .canvas import figure
 
 # Okabe–Ito colour-blind-safe palette for lines and points; viridis for every heatmap.
 BLUE, ORANGE, VERMILLION, GREEN, GREY = "#0072B2", "#E69F00", "#D55E00", "#009E73", "#555555"
