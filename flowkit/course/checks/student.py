@@ -27,7 +27,7 @@ import json
 from typing import Any
 
 from . import agent
-from .wire import ChannelError, Lib, Name, Remote, WireLimits, decode, encode
+from .wire import ChannelError, Lib, Name, Remote, WireLimits, decode, encode, read_json
 
 __all__ = ["Student", "DirectStudent", "StudentError", "parse_reply"]
 
@@ -64,14 +64,7 @@ def parse_reply(text: Any, limits: WireLimits) -> tuple[str, Any]:
             ...
         flowkit.course.checks.wire.ChannelError: the reply is not of the form {'ok': ...} or {'error': ...}
     """
-    if not isinstance(text, (str, bytes)):
-        raise ChannelError(f"the reply is a {type(text).__name__}, not text")
-    if len(text) > limits.max_bytes:
-        raise ChannelError(f"the reply is larger than {limits.max_bytes >> 20} MiB")
-    try:
-        envelope = json.loads(text)
-    except (ValueError, RecursionError) as e:
-        raise ChannelError(f"the reply is not valid JSON ({type(e).__name__})") from None
+    envelope = read_json(text, limits)
     if isinstance(envelope, dict) and set(envelope) == {"ok"}:
         return "ok", decode(envelope["ok"], limits)
     if isinstance(envelope, dict) and set(envelope) == {"error"} and isinstance(envelope["error"], dict):

@@ -319,12 +319,16 @@ def loads(text: str | bytes, limits: WireLimits | None = None) -> Any:
         flowkit.course.checks.wire.ChannelError: the reply is not valid JSON (JSONDecodeError)
     """
     limits = limits or WireLimits()
+    return decode(read_json(text, limits), limits)
+
+
+def read_json(text: str | bytes, limits: WireLimits) -> Any:
+    """A reply's raw JSON, size-checked; a :class:`ChannelError` for anything else (not decoded)."""
     if not isinstance(text, (str, bytes)):
         raise ChannelError(f"the reply is a {type(text).__name__}, not text")
     if len(text) > limits.max_bytes:
         raise ChannelError(f"the reply is larger than {limits.max_bytes >> 20} MiB")
     try:
-        parsed = json.loads(text)
+        return json.loads(text)
     except (ValueError, RecursionError) as e:
         raise ChannelError(f"the reply is not valid JSON ({type(e).__name__})") from None
-    return decode(parsed, limits)
