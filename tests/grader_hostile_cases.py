@@ -6,9 +6,12 @@ attack; the expected score is what the answers alone earn.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from grader_class import A1, WRONG_LOGDET, add_after, duplicate, edit, move_after, released, replace, solved
 
 MARK = "FLOWKIT_HOSTILE_MARKER"
+ROOT = Path(__file__).resolve().parents[1]  # the checkout the leaker tries to read
 
 
 def wrong():
@@ -76,13 +79,13 @@ def _forward(self, z):
     return _orig(self, z)
 ScaleShift.forward = _forward
 found = []
-for pattern in ["/work/*/exercises", "/work/*/tests", "/work/*/.git", "/work/*/README.md", "/work/*/*.py",
-                "/root/*", "/tmp/flowkit-grade-*", "/tmp/pytest-of-*", "/proc/1/root/work/*/exercises",
-                "/home/*/*", "/work/.library", "/etc/shadow", "/etc/hostname"]:
+for pattern in ["@ROOT@/exercises", "@ROOT@/tests", "@ROOT@/.git", "@ROOT@/README.md", "@PARENT@/*/*.py",
+                "/root/*", "/tmp/flowkit-grade-*", "/tmp/pytest-of-*", "/proc/1/root@ROOT@/exercises",
+                "/home/*/*", "@PARENT@/.library", "/etc/shadow", "/etc/hostname"]:
     found += [p for p in glob.glob(pattern) if not p.startswith("/home/student")]
 print("LEAKED:", found)
-print("LISTING:", sorted({name for top in glob.glob("/work/*") for name in os.listdir(top)}))
-'''
+print("LISTING:", sorted({name for top in glob.glob("@PARENT@/*") for name in os.listdir(top)}))
+'''.replace("@ROOT@", str(ROOT)).replace("@PARENT@", str(ROOT.parent))  # wherever this checkout lives
 
 LEAK_REPORT = 'print("SPIED:", seen)'
 
