@@ -18,8 +18,9 @@
 # Train a flow of your own and judge it the honest way, on data it has never seen.
 #
 # * `make_flow(n_layers, hidden)`: an `fk.Flow` over `fk.StandardNormal(2)` whose transform composes
-#   `n_layers` blocks `fk.AffineCoupling(2, hidden=(hidden, hidden))`, each followed by an
-#   `fk.Reverse(2)` (so both coordinates get transformed).
+#   `n_layers` couplings `fk.AffineCoupling(2, hidden=(hidden, hidden))` with an `fk.Reverse(2)`
+#   between consecutive ones (so both coordinates get transformed), like `make_coupling_flow` above:
+#   the layer next to the data is a coupling, which transforms $x_2$ given $x_1$.
 # * `heldout_log_likelihood(flow, x)`: the mean exact log-likelihood, in nats, of the points `x`, as a
 #   Python `float`.
 #
@@ -35,11 +36,11 @@ import flowkit as fk
 
 
 def make_flow(n_layers=4, hidden=64):
-    """A RealNVP-style flow for 2-D data: n_layers × (AffineCoupling, Reverse)."""
+    """A RealNVP-style flow for 2-D data: n_layers couplings, a Reverse between consecutive ones."""
     ### BEGIN SOLUTION
-    layers = []
-    for _ in range(n_layers):
-        layers += [fk.AffineCoupling(2, hidden=(hidden, hidden)), fk.Reverse(2)]
+    layers = [fk.AffineCoupling(2, hidden=(hidden, hidden))]
+    for _ in range(n_layers - 1):
+        layers += [fk.Reverse(2), fk.AffineCoupling(2, hidden=(hidden, hidden))]
     return fk.Flow(fk.Compose(layers), fk.StandardNormal(2))
     ### END SOLUTION
 
@@ -79,7 +80,8 @@ with fk.course.when_done("make_flow", "trained_flow"):
     plt.show()
 
 # %% [markdown] role="hint"
-# Collect the layers in a list — a coupling, then a `Reverse`, `n_layers` times — wrap the list in
+# Collect the layers in a list — a coupling, then `n_layers - 1` times a `Reverse` and a coupling (the
+# list ends with a coupling, next to the data) — wrap the list in
 # `fk.Compose`, and give that and the base distribution to `fk.Flow`. For the likelihood:
 # `flow.log_prob(x)` gives one log-density per point; take the mean (not the sum), under
 # `torch.no_grad()`, and turn it into a Python number with `float(...)`.

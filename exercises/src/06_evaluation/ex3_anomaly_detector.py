@@ -36,9 +36,9 @@ import flowkit as fk
 def make_detector(x_train):
     """A flow trained on the normal points x_train; its −log p is the anomaly score."""
     ### BEGIN SOLUTION
-    layers = []
-    for _ in range(4):
-        layers += [fk.AffineCoupling(2, hidden=(32, 32)), fk.Reverse(2)]
+    layers = [fk.AffineCoupling(2, hidden=(32, 32))]
+    for _ in range(3):   # a Reverse between couplings; the coupling next to the data transforms x2 given x1
+        layers += [fk.Reverse(2), fk.AffineCoupling(2, hidden=(32, 32))]
     flow = fk.Flow(fk.Compose(layers), fk.StandardNormal(2))
     fk.fit(flow, x_train, steps=fk.course.budget(1500, 400), lr=3e-3, progress=False, seed=0)
     return flow
