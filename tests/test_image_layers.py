@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 import flowkit as fk
-from flowkit.image import (ActNorm, Glow, ImageFlow, InvConv1x1, Logit, MultiScale, RealNVP, ResNet, Split,
+from flowkit.image import (ActNorm, ConditionalRealNVP, Glow, ImageFlow, InvConv1x1, Logit, MultiScale, RealNVP, ResNet, Split,
                            Squeeze, VariationalDequantization, bits_per_dim,
                            channel_mask, checkerboard_mask, dequantized_nll)
 
@@ -577,3 +577,55 @@ def test_builders_name_impossible_level_counts():
         Glow((1, 28, 28), n_levels=3)
     with pytest.raises(ValueError, match="n_levels=3 needs height and width divisible by 4"):
         RealNVP((1, 6, 6), n_levels=3)
+
+
+@pytest.mark.parametrize("builder", [RealNVP, Glow, ConditionalRealNVP])
+def test_dropout_regularises_training_and_leaves_an_exact_flow_in_eval_mode(builder):
+    """Dropout in the conditioners changes the training-mode density; eval mode is the exact, deterministic flow."""
+    m = builder((1, 8, 8), hidden=8, seed=0, dropout=0.5)
+    with torch.no_grad():  # move off the identity (zero-initialised output convolutions) so dropout matters
+        for conv in (mod for mod in m.modules() if isinstance(mod, torch.nn.Conv2d)):
+            conv.weight.normal_(0, 0.05)
+    x = torch.rand(4, 1, 8, 8, dtype=torch.float64) * 0.9 + 0.05
+    m = m.double()
+    ctx = m.one_hot(torch.arange(4)) if builder is ConditionalRealNVP else None
+    m.train()
+    assert not torch.equal(m.log_prob(x, ctx), m.log_prob(x, ctx)), "training mode should draw dropout masks"
+    m.eval()
+    lp = m.log_prob(x, ctx)
+    assert torch.equal(lp, m.log_prob(x, ctx))
+    z, ld = m.transform.inverse(x, ctx) if ctx is not None else m.transform.inverse(x)
+    x_back, ld_f = m.transform.forward(z, ctx) if ctx is not None else m.transform.forward(z)
+    assert torch.allclose(x_back, x, atol=1e-10) and torch.allclose(ld_f, -ld, atol=1e-10)
+    assert m.config["dropout"] == 0.5 and builder(**{**m.config, "seed": 0}).config == m.config
+
+
+@pytest.mark.parametrize("bad", [1.0, -0.1, float("nan"), "0.2"])
+def test_dropout_must_be_a_probability(bad):
+    err = TypeError if isinstance(bad, str) else ValueError
+    with pytest.raises(err, match="dropout must be"):
+        RealNVP((1, 8, 8), dropout=bad)
+    with pytest.raises(err, match="ResNet: dropout must be"):
+        ResNet(1, 2, dropout=bad)
+
+
+def test_glow_first_level_starts_as_a_checkerboard_split():
+    """conv_init="checkerboard": the data-side first coupling keeps exactly the pixels with row + column even."""
+    from flowkit.image.squeeze import Squeeze
+
+    convs = [mod for mod in Glow((1, 8, 8), n_steps=3, seed=0).modules() if isinstance(mod, InvConv1x1)]
+    level1 = [c for c in convs if c.num_channels == 4]  # generative order: the data-side first one is last
+    x = torch.arange(64, dtype=torch.float32).view(1, 1, 8, 8)
+    z, ld = level1[-1].inverse(Squeeze((1, 8, 8)).inverse(x)[0])
+    kept = {int(v) for v in z[0, :2].flatten()}
+    assert kept == {r * 8 + c for r in range(8) for c in range(8) if (r + c) % 2 == 0} and float(ld) == 0.0
+    for later in level1[:-1]:
+        assert torch.allclose(later.weight_matrix(), torch.eye(4))
+    deeper = [c for c in convs if c.num_channels == 8]
+    assert deeper and not torch.allclose(deeper[0].weight_matrix().abs(), torch.eye(8)), "deeper levels: random rotations"
+    random = [mod for mod in Glow((1, 8, 8), n_steps=3, seed=0, conv_init="random").modules() if isinstance(mod, InvConv1x1)]
+    assert not any(torch.allclose(c.weight_matrix().abs(), torch.eye(c.num_channels)) for c in random)
+    with pytest.raises(ValueError, match="conv_init must be"):
+        Glow((1, 8, 8), conv_init="identity")
+    with pytest.raises(ValueError, match="permutation must hold each of 0..3 once"):
+        InvConv1x1(4, permutation=[0, 0, 1, 2])

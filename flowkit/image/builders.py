@@ -22,7 +22,7 @@ from torch import nn
 from ..rng import seeded
 from ..transforms.base import Compose, Transform
 from ..transforms.coupling import AffineCoupling, conditioner_sizes
-from ..validation import as_chw, positive_int
+from ..validation import as_chw, finite_real, positive_int
 from .actnorm import ActNorm
 from .dequantization import UniformDequantization, VariationalDequantization
 from .imageflow import ImageFlow
@@ -51,14 +51,17 @@ class _Couplings:
     direction: str
     net: str = "resnet"
     context_features: int = 0  # > 0: the conditioner also reads that many context channels
+    dropout: float = 0.0  # inside the conditioners, training mode only
 
     def conditioner(self, c_in: int, c_out: int) -> nn.Module:
         if self.net == "resnet":
-            return ResNet(c_in, c_out, hidden=self.hidden, n_blocks=self.n_blocks)
+            return ResNet(c_in, c_out, hidden=self.hidden, n_blocks=self.n_blocks, dropout=self.dropout)
         # Glow's NN(): conv3×3 → ReLU → (conv1×1 → ReLU) × n_blocks → conv3×3 (zeroed by the coupling)
         layers: list[nn.Module] = [nn.Conv2d(c_in, self.hidden, 3, padding=1), nn.ReLU()]
         for _ in range(self.n_blocks):
             layers += [nn.Conv2d(self.hidden, self.hidden, 1), nn.ReLU()]
+        if self.dropout > 0:
+            layers.append(nn.Dropout(self.dropout))
         return nn.Sequential(*layers, nn.Conv2d(self.hidden, c_out, 3, padding=1))
 
     def make(self, shape: tuple[int, int, int], mask: torch.Tensor) -> AffineCoupling:
@@ -86,6 +89,37 @@ def _mask(shape: tuple[int, int, int], flip: bool, kind: str) -> torch.Tensor:
     if kind == "checkerboard" and H * W >= 2:
         return checkerboard_mask(C, H, W, flip)
     return channel_mask(C, H, W, flip)
+
+
+def _probability(p: float, who: str) -> float:
+    return finite_real(p, "dropout", who, low=0.0, high=1.0, high_open=True)
+
+
+def _start_permutation(conv_init: str, level: int, k: int, channels: int) -> list[int] | None:
+    """The permutation a Glow 1×1 convolution starts as (``None``: a random rotation).
+
+    ``"checkerboard"``: in the first level the channels are the 2×2 sub-pixels ``4c + 2i + j`` of
+    the squeezed image. The first (data-side) convolution orders them so that the channel split
+    keeps the sub-pixels with ``i + j`` even — a checkerboard at full resolution — and the later
+    ones start at the identity, so the alternating channel masks alternate the checkerboard:
+    at initialisation the level is RealNVP's checkerboard couplings, and training can then learn
+    any mixing. Deeper levels (and ``"random"``) start at random rotations, as in Glow.
+    """
+    if conv_init == "random" or level > 0:
+        return None
+    if k > 0:
+        return list(range(channels))
+    first = [4 * c + o for c in range(channels // 4) for o in (0, 3)]
+    return first + [4 * c + o for c in range(channels // 4) for o in (1, 2)]
+
+
+def _steps_per_level(n_steps: int | Sequence[int], n_levels: int) -> list[int]:
+    if isinstance(n_steps, int) and not isinstance(n_steps, bool):
+        return [positive_int(n_steps, "n_steps", "Glow")] * n_levels
+    steps = list(n_steps) if isinstance(n_steps, (list, tuple)) else None
+    if steps is None or len(steps) != n_levels:
+        raise ValueError(f"Glow: n_steps must be an int or one int per level ({n_levels}), got {n_steps!r}")
+    return [positive_int(k, "n_steps", "Glow") for k in steps]
 
 
 def _check_divisible(H: int, W: int, factor: int, n_levels: int, who: str) -> None:
@@ -140,6 +174,8 @@ class RealNVP(ImageFlow):
         scale_bound, direction: the couplings' log-scale bound and parametrisation
             (:class:`~flowkit.AffineCoupling`).
         dequantizer_hidden: width of the variational dequantizer's networks (default: ``hidden``).
+        dropout: dropout probability inside the couplings' conditioners, a regulariser for small
+            data sets (active in training mode only: ``eval()`` gives the exact, deterministic flow).
 
     ``config`` holds the arguments (what a checkpoint records to rebuild the model).
 
@@ -153,19 +189,20 @@ class RealNVP(ImageFlow):
                  n_blocks: int = 1, *, n_bins: int = 17, alpha: float = 0.05, actnorm: bool = True,
                  dequantization: str | nn.Module = "uniform", seed: int | None = None,
                  scale_bound: float | None = 3.0, direction: str = "generative",
-                 dequantizer_hidden: int | None = None) -> None:
+                 dequantizer_hidden: int | None = None, dropout: float = 0.0) -> None:
         C, H, W = as_chw(shape, "RealNVP")
         positive_int(n_levels, "n_levels", "RealNVP")
         positive_int(n_couplings, "n_couplings", "RealNVP")
         _check_divisible(H, W, 2 ** (n_levels - 1), n_levels, "RealNVP")
-        spec = _Couplings(hidden, n_blocks, scale_bound, direction)
+        spec = _Couplings(hidden, n_blocks, scale_bound, direction, dropout=_probability(dropout, "RealNVP"))
         with seeded(seed):
             transform = realnvp_stack((C, H, W), n_levels, n_couplings, spec, actnorm, alpha)
             super().__init__(transform, n_bins, _dequantizer(dequantization, (C, H, W), dequantizer_hidden or hidden))
         self.config = dict(shape=[C, H, W], n_levels=n_levels, n_couplings=n_couplings, hidden=hidden,
                            n_blocks=n_blocks, n_bins=n_bins, alpha=alpha, actnorm=actnorm,
                            dequantization=dequantization if isinstance(dequantization, str) else "custom",
-                           scale_bound=scale_bound, direction=direction, dequantizer_hidden=dequantizer_hidden)
+                           scale_bound=scale_bound, direction=direction, dequantizer_hidden=dequantizer_hidden,
+                           dropout=dropout)
 
 
 class Glow(ImageFlow):
@@ -176,10 +213,19 @@ class Glow(ImageFlow):
     :class:`ResNet` conditioner of width ``hidden``), then — except after the last level — a
     :class:`Split` with Glow's learned conditional prior. Data enter through :class:`Logit`.
 
+    The 1×1 convolutions of the first level start as permutations that make the channel split a
+    checkerboard at full resolution (``conv_init="checkerboard"``, see :func:`_start_permutation`):
+    on 8×8 digits this starts Glow where RealNVP's checkerboard couplings are and reached a
+    better held-out likelihood than Glow's random rotations (``conv_init="random"``), e.g.
+    validation 1.934 against 1.964 bits/dim after 2000 steps (benchmarks/README.md).
+
     Args:
         shape: image shape ``(C, H, W)``; ``H`` and ``W`` must be divisible by ``2**n_levels``.
         lu: LU-parametrised 1×1 convolutions.
-        n_bins, alpha, dequantization, seed, scale_bound, direction, dequantizer_hidden: as in :class:`RealNVP`.
+        conv_init: ``"checkerboard"`` (first level: structured permutations, see above) or
+            ``"random"`` (every 1×1 convolution starts at a random rotation, as in the paper).
+        n_bins, alpha, dequantization, seed, scale_bound, direction, dequantizer_hidden, dropout: as in
+            :class:`RealNVP`.
 
     Example:
         >>> model = Glow(n_steps=1, hidden=8, seed=0)
@@ -187,16 +233,20 @@ class Glow(ImageFlow):
         torch.Size([2, 1, 8, 8])
     """
 
-    def __init__(self, shape: Sequence[int] = (1, 8, 8), n_levels: int = 2, n_steps: int = 4, hidden: int = 32,
+    def __init__(self, shape: Sequence[int] = (1, 8, 8), n_levels: int = 2, n_steps: int | Sequence[int] = 4,
+                 hidden: int = 32,
                  n_blocks: int = 1, *, lu: bool = True, n_bins: int = 17, alpha: float = 0.05,
                  dequantization: str | nn.Module = "uniform", seed: int | None = None,
                  scale_bound: float | None = 3.0, direction: str = "generative",
-                 dequantizer_hidden: int | None = None, net: str = "resnet") -> None:
+                 dequantizer_hidden: int | None = None, net: str = "resnet", dropout: float = 0.0,
+                 conv_init: str = "checkerboard") -> None:
         C, H, W = as_chw(shape, "Glow")
+        if conv_init not in ("checkerboard", "random"):
+            raise ValueError(f"Glow: conv_init must be 'checkerboard' or 'random', got {conv_init!r}")
         positive_int(n_levels, "n_levels", "Glow")
-        positive_int(n_steps, "n_steps", "Glow")
+        per_level = _steps_per_level(n_steps, n_levels)
         _check_divisible(H, W, 2 ** n_levels, n_levels, "Glow")
-        spec = _Couplings(hidden, n_blocks, scale_bound, direction, net)
+        spec = _Couplings(hidden, n_blocks, scale_bound, direction, net, dropout=_probability(dropout, "Glow"))
         with seeded(seed):
             levels, splits = [], []
             cur = (C, H, W)
@@ -204,16 +254,18 @@ class Glow(ImageFlow):
                 sq = Squeeze(cur)
                 layers: list[Transform] = [sq]
                 cur = sq.latent_shape  # type: ignore[assignment]
-                for k in range(n_steps):
-                    layers += [ActNorm(cur[0]), InvConv1x1(cur[0], lu=lu), spec.make(cur, channel_mask(*cur, flip=bool(k % 2)))]
+                for k in range(per_level[lvl]):
+                    perm = _start_permutation(conv_init, lvl, k, cur[0])
+                    layers += [ActNorm(cur[0]), InvConv1x1(cur[0], lu=lu, permutation=perm),
+                               spec.make(cur, channel_mask(*cur, flip=bool(k % 2)))]
                 levels.append(_generative(layers))
                 if lvl < n_levels - 1:
                     splits.append(Split(cur))
                     cur = splits[-1].kept_shape
             transform = Compose([MultiScale(levels[::-1], splits[::-1]), Logit((C, H, W), alpha)])
             super().__init__(transform, n_bins, _dequantizer(dequantization, (C, H, W), dequantizer_hidden or hidden))
-        self.config = dict(shape=[C, H, W], n_levels=n_levels, n_steps=n_steps, hidden=hidden, n_blocks=n_blocks,
+        self.config = dict(shape=[C, H, W], n_levels=n_levels, n_steps=n_steps if isinstance(n_steps, int) else per_level, hidden=hidden, n_blocks=n_blocks,
                            lu=lu, n_bins=n_bins, alpha=alpha,
                            dequantization=dequantization if isinstance(dequantization, str) else "custom",
                            scale_bound=scale_bound, direction=direction, dequantizer_hidden=dequantizer_hidden,
-                           net=net)
+                           net=net, dropout=dropout, conv_init=conv_init)

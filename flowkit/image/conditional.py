@@ -44,7 +44,7 @@ from ..rng import seeded
 from ..transforms.base import Transform
 from ..validation import ArgumentTypeError, as_chw, positive_int
 from .bpd import dequantized_nll
-from .builders import _Couplings, realnvp_stack
+from .builders import _Couplings, _probability, realnvp_stack
 from .dequantization import UniformDequantization, VariationalDequantization
 from .imageflow import ImageFlow
 
@@ -125,6 +125,8 @@ class ConditionalRealNVP(ImageFlow):
         dequantization: ``"uniform"`` (default) or ``"variational"`` (the noise does not
             depend on the class, so class posteriors are unaffected by it).
         seed: seed the parameter initialisation (without touching the global RNG).
+        direction, dropout: the couplings' parametrisation and their conditioners' dropout, as in
+            :class:`~flowkit.image.RealNVP`.
 
     ``config`` holds the arguments (what a checkpoint records to rebuild the model).
 
@@ -138,7 +140,7 @@ class ConditionalRealNVP(ImageFlow):
     def __init__(self, shape: Sequence[int] = (1, 8, 8), n_classes: int = 10, n_levels: int = 2,
                  n_couplings: int = 3, hidden: int = 32, n_blocks: int = 1, *, n_bins: int = 17,
                  alpha: float = 0.05, actnorm: bool = True, dequantization: str = "uniform",
-                 seed: int | None = None, direction: str = "generative") -> None:
+                 seed: int | None = None, direction: str = "generative", dropout: float = 0.0) -> None:
         where = "ConditionalRealNVP"
         C, H, W = as_chw(shape, where)
         n_classes = positive_int(n_classes, "n_classes", where, minimum=2)
@@ -149,7 +151,8 @@ class ConditionalRealNVP(ImageFlow):
         if H % 2 ** (n_levels - 1) or W % 2 ** (n_levels - 1):
             raise ValueError(f"{where}: n_levels={n_levels} needs height and width divisible by "
                              f"{2 ** (n_levels - 1)}, got {H}×{W}")
-        couplings = _ClassCouplings(hidden, n_blocks, 3.0, direction, context_features=n_classes)
+        couplings = _ClassCouplings(hidden, n_blocks, 3.0, direction, context_features=n_classes,
+                                    dropout=_probability(dropout, where))
         with seeded(seed):
             transform = realnvp_stack((C, H, W), n_levels, n_couplings, couplings, actnorm, alpha)
             base = ConditionalDiagNormal(C * H * W, context_features=n_classes)
@@ -159,7 +162,7 @@ class ConditionalRealNVP(ImageFlow):
         self.n_classes = n_classes
         self.config = dict(shape=[C, H, W], n_classes=n_classes, n_levels=n_levels, n_couplings=n_couplings,
                            hidden=hidden, n_blocks=n_blocks, n_bins=n_bins, alpha=alpha, actnorm=actnorm,
-                           dequantization=dequantization, direction=direction)
+                           dequantization=dequantization, direction=direction, dropout=dropout)
 
     def one_hot(self, labels: Tensor) -> Tensor:
         """Class labels ``(batch,)`` (ints in ``0..n_classes-1``) as one-hot contexts ``(batch, n_classes)``."""

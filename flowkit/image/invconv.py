@@ -23,6 +23,8 @@ Two parametrisations:
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 from torch import Tensor, nn
 
@@ -38,14 +40,25 @@ def _random_orthogonal(c: int) -> Tensor:
     return q * torch.sign(torch.diagonal(r)).unsqueeze(0)
 
 
+def _permutation_matrix(permutation: Sequence[int], c: int) -> Tensor:
+    perm = list(permutation)
+    if sorted(perm) != list(range(c)) or not all(isinstance(i, int) and not isinstance(i, bool) for i in perm):
+        raise ValueError(f"InvConv1x1: permutation must hold each of 0..{c - 1} once, got {permutation!r}")
+    w = torch.zeros(c, c, dtype=torch.float64)
+    w[torch.arange(c), torch.tensor(perm)] = 1.0  # (W x)_i = x_perm[i]
+    return w
+
+
 class InvConv1x1(Transform):
     """Invertible 1×1 convolution, plain (``lu=False``) or LU-parametrised (``lu=True``).
 
     Args:
         num_channels: ``C``.
         lu: use the LU parametrisation (Glow's faster variant).
+        permutation: start as this channel permutation instead, :math:`z_i = x_{\pi(i)}`
+            (``list(range(C))``: the identity); ``None``: a random rotation (Glow's choice).
 
-    Initialised from a random orthogonal matrix drawn from torch's global RNG
+    By default initialised from a random orthogonal matrix drawn from torch's global RNG
     (like ``nn.Linear``'s init; call ``torch.manual_seed`` first for reproducibility).
 
     Example:
@@ -54,11 +67,12 @@ class InvConv1x1(Transform):
         True
     """
 
-    def __init__(self, num_channels: int, lu: bool = False) -> None:
+    def __init__(self, num_channels: int, lu: bool = False, *, permutation: Sequence[int] | None = None) -> None:
         super().__init__()
         c = self.num_channels = positive_int(num_channels, "num_channels", "InvConv1x1")
         self.lu = bool(lu)
-        w0 = _random_orthogonal(c)  # on the CPU, also when the module is built under torch.device("meta")
+        # on the CPU, also when the module is built under torch.device("meta")
+        w0 = _random_orthogonal(c) if permutation is None else _permutation_matrix(permutation, c)
         if not self.lu:
             self.weight = nn.Parameter(w0.to(torch.get_default_dtype()).contiguous())
         else:

@@ -80,7 +80,7 @@ DEFAULTS: dict[str, Any] = {
     "schedule": "cosine", "clip_grad": 50.0, "seed": 0, "patience": 10, "eval_every": 100,
     "val_samples": 2, "test_samples": 8, "eval_seed": 1234,
     "dequantization": "variational", "hidden": 32, "blocks": 1, "levels": 2,
-    "steps_per_level": 4, "couplings": 3, "threads": 1, "device": "cpu", "data": "digits",
+    "steps_per_level": 4, "couplings": 3, "dropout": 0.0, "alpha": 0.05, "threads": 1, "device": "cpu", "data": "digits",
     "mnist_root": "data/mnist", "progress": "auto",
 }
 POSTERIOR_DEFAULTS: dict[str, Any] = {
@@ -94,10 +94,10 @@ CLASSIFIER_DEFAULTS: dict[str, Any] = {"epochs": 60, "batch_size": 64, "lr": 2e-
 RUN_OPTIONS = ("data", "steps", "batch_size", "lr", "weight_decay", "warmup", "schedule", "clip_grad",
                "seed", "patience", "eval_every", "val_samples", "test_samples", "eval_seed",
                "dequantization", "hidden", "blocks", "levels", "steps_per_level", "couplings",
-               "threads", "device")
+               "dropout", "alpha", "threads", "device")
 RESUME_MAY_CHANGE = ("steps", "patience", "eval_every", "threads", "device")
 _COUNTS = ("steps", "batch_size", "eval_every", "val_samples", "test_samples", "hidden", "levels",
-           "steps_per_level", "couplings", "threads", "epochs", "width", "feature_dim", "simulations",
+           "couplings", "threads", "epochs", "width", "feature_dim", "simulations",
            "val_simulations")
 _NONNEG = ("patience", "warmup", "blocks", "shift")
 _SEEDS = ("seed", "eval_seed")
@@ -105,6 +105,19 @@ _SEEDS = ("seed", "eval_seed")
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def _parse_steps(text: str) -> int | list[int]:
+    """``"4"`` → 4, ``"10,4"`` → [10, 4] (Glow's steps per level, data side first)."""
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int or comma-separated ints, got {text!r}") from None
+    return values[0] if len(values) == 1 else values
+
+
+def _option_text(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _image_options(p: argparse.ArgumentParser, d: dict[str, Any]) -> None:
@@ -134,8 +147,13 @@ def _image_options(p: argparse.ArgumentParser, d: dict[str, Any]) -> None:
     p.add_argument("--hidden", type=int, default=d["hidden"], help="width of the ResNet conditioners")
     p.add_argument("--blocks", type=int, default=d["blocks"], help="residual blocks per conditioner")
     p.add_argument("--levels", type=int, default=d["levels"], help="multi-scale levels")
-    p.add_argument("--steps-per-level", type=int, default=d["steps_per_level"], help="Glow: flow steps per level")
+    p.add_argument("--steps-per-level", type=_parse_steps, default=d["steps_per_level"],
+                   help="Glow: flow steps per level, one number for every level or one per level (e.g. 10,4)")
     p.add_argument("--couplings", type=int, default=d["couplings"], help="RealNVP: couplings per stage")
+    p.add_argument("--dropout", type=float, default=d["dropout"],
+                   help="dropout probability in the couplings' conditioners (a regulariser; training only)")
+    p.add_argument("--alpha", type=float, default=d["alpha"],
+                   help="the Logit preprocessing's alpha: y -> logit(alpha + (1 - 2 alpha) y), in (0, 0.5)")
     p.add_argument("--threads", type=int, default=d["threads"], help="torch CPU threads")
     p.add_argument("--progress", choices=("auto", "on", "off"), default=d["progress"],
                    help="tqdm progress bar (auto: in a terminal or Jupyter, not under pytest/CI or FLOWKIT_PROGRESS=0)")
@@ -219,7 +237,7 @@ def canonical_command(args: argparse.Namespace, out: str) -> str:
     for name in RUN_OPTIONS:
         if (name == "steps_per_level" and args.command != "glow") or (name == "couplings" and args.command == "glow"):
             continue
-        parts += [_flag(name), str(getattr(args, name))]
+        parts += [_flag(name), _option_text(getattr(args, name))]
     if args.data == "mnist":
         parts += ["--mnist-root", str(args.mnist_root)]
     parts += ["--out", out]
@@ -232,6 +250,13 @@ def _check_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
         for name in _COUNTS:
             if hasattr(a, name):
                 positive_int(getattr(a, name), _flag(name))
+        if hasattr(a, "steps_per_level"):
+            steps = a.steps_per_level if isinstance(a.steps_per_level, list) else [a.steps_per_level]
+            for k in steps:
+                positive_int(k, "--steps-per-level")
+            if len(steps) > 1 and len(steps) != a.levels:
+                raise ValueError(f"--steps-per-level {_option_text(steps)} gives {len(steps)} levels "
+                                 f"but --levels is {a.levels}")
         for name in _NONNEG:
             if hasattr(a, name):
                 positive_int(getattr(a, name), _flag(name), minimum=0)
@@ -243,6 +268,10 @@ def _check_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
             finite_real(a.weight_decay, "--weight-decay", low=0.0)
         if hasattr(a, "clip_grad"):
             finite_real(a.clip_grad, "--clip-grad", low=0.0)
+        if hasattr(a, "dropout"):
+            finite_real(a.dropout, "--dropout", low=0.0, high=1.0, high_open=True)
+        if hasattr(a, "alpha"):
+            finite_real(a.alpha, "--alpha", low=0.0, high=0.5, low_open=True, high_open=True)
     except ValueError as e:
         p.error(str(e))
 
@@ -290,7 +319,7 @@ def _resume(p: argparse.ArgumentParser, args: argparse.Namespace, given: set[str
         p.error(f"--resume {args.resume}: {e}")
     if args.command != state["model"]:
         p.error(f"--resume {rp} is a {state['model']} run, not {args.command}")
-    saved, conflicts = state["args"], []
+    saved, conflicts = {"dropout": 0.0, "alpha": 0.05, **state["args"]}, []  # runs saved before these options
     for name in RUN_OPTIONS:
         if name in given and name in RESUME_MAY_CHANGE:
             continue

@@ -112,7 +112,8 @@ def load_labels(args: argparse.Namespace) -> dict[str, Tensor]:
 def _model_config(args: argparse.Namespace, shape: Sequence[int], n_bins: int) -> dict[str, Any]:
     cfg: dict[str, Any] = {"shape": list(shape), "n_levels": args.levels, "hidden": args.hidden,
                            "n_blocks": args.blocks, "n_bins": n_bins,
-                           "dequantization": args.dequantization, "seed": args.seed}
+                           "dequantization": args.dequantization, "seed": args.seed, "dropout": args.dropout,
+                           "alpha": args.alpha}
     if args.command == "glow":
         cfg["n_steps"] = args.steps_per_level
     else:
