@@ -125,8 +125,8 @@ class ConditionalRealNVP(ImageFlow):
         dequantization: ``"uniform"`` (default) or ``"variational"`` (the noise does not
             depend on the class, so class posteriors are unaffected by it).
         seed: seed the parameter initialisation (without touching the global RNG).
-        direction, dropout: the couplings' parametrisation and their conditioners' dropout, as in
-            :class:`~flowkit.image.RealNVP`.
+        direction, dropout, dequantizer_hidden: the couplings' parametrisation, their conditioners'
+            dropout and the variational dequantizer's width, as in :class:`~flowkit.image.RealNVP`.
 
     ``config`` holds the arguments (what a checkpoint records to rebuild the model).
 
@@ -140,7 +140,8 @@ class ConditionalRealNVP(ImageFlow):
     def __init__(self, shape: Sequence[int] = (1, 8, 8), n_classes: int = 10, n_levels: int = 2,
                  n_couplings: int = 3, hidden: int = 32, n_blocks: int = 1, *, n_bins: int = 17,
                  alpha: float = 0.05, actnorm: bool = True, dequantization: str = "uniform",
-                 seed: int | None = None, direction: str = "generative", dropout: float = 0.0) -> None:
+                 seed: int | None = None, direction: str = "generative", dropout: float = 0.0,
+                 dequantizer_hidden: int | None = None) -> None:
         where = "ConditionalRealNVP"
         C, H, W = as_chw(shape, where)
         n_classes = positive_int(n_classes, "n_classes", where, minimum=2)
@@ -156,13 +157,15 @@ class ConditionalRealNVP(ImageFlow):
         with seeded(seed):
             transform = realnvp_stack((C, H, W), n_levels, n_couplings, couplings, actnorm, alpha)
             base = ConditionalDiagNormal(C * H * W, context_features=n_classes)
-            dequantizer = (VariationalDequantization((C, H, W), hidden=hidden) if dequantization == "variational"
+            dequantizer = (VariationalDequantization((C, H, W), hidden=dequantizer_hidden or hidden)
+                           if dequantization == "variational"
                            else UniformDequantization())
             super().__init__(transform, n_bins, dequantizer, base=base)
         self.n_classes = n_classes
         self.config = dict(shape=[C, H, W], n_classes=n_classes, n_levels=n_levels, n_couplings=n_couplings,
                            hidden=hidden, n_blocks=n_blocks, n_bins=n_bins, alpha=alpha, actnorm=actnorm,
-                           dequantization=dequantization, direction=direction, dropout=dropout)
+                           dequantization=dequantization, direction=direction, dropout=dropout,
+                           dequantizer_hidden=dequantizer_hidden)
 
     def one_hot(self, labels: Tensor) -> Tensor:
         """Class labels ``(batch,)`` (ints in ``0..n_classes-1``) as one-hot contexts ``(batch, n_classes)``."""

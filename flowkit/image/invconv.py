@@ -55,7 +55,7 @@ class InvConv1x1(Transform):
     Args:
         num_channels: ``C``.
         lu: use the LU parametrisation (Glow's faster variant).
-        permutation: start as this channel permutation instead, :math:`z_i = x_{\pi(i)}`
+        permutation: start as this channel permutation instead, :math:`z_i = x_{p_i}`
             (``list(range(C))``: the identity); ``None``: a random rotation (Glow's choice).
 
     By default initialised from a random orthogonal matrix drawn from torch's global RNG

@@ -197,7 +197,7 @@ def read_checkpoint(path: str | os.PathLike, *, kind: str = "flow", map_location
     Example:
         >>> d = read_checkpoint(SHIPPED / "glow_digits.pt")
         >>> d["model"], d["format"], d["config"]["n_steps"]
-        ('glow', 2, 4)
+        ('glow', 2, [8, 4])
     """
     if kind not in ("flow", "digits_classifier"):
         raise ValueError(f"read_checkpoint: kind must be 'flow' or 'digits_classifier', got {kind!r}")
@@ -318,7 +318,7 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
     Example:
         >>> model, info = load_checkpoint(SHIPPED / "glow_digits.pt", return_info=True)
         >>> type(model).__name__, model.training, info["metrics"]["steps"]
-        ('Glow', False, 1500)
+        ('Glow', False, 2900)
     """
     ckpt = read_checkpoint(path, kind="flow", map_location=map_location, sidecar=sidecar)
     try:

@@ -80,7 +80,7 @@ DEFAULTS: dict[str, Any] = {
     "schedule": "cosine", "clip_grad": 50.0, "seed": 0, "patience": 10, "eval_every": 100,
     "val_samples": 2, "test_samples": 8, "eval_seed": 1234,
     "dequantization": "variational", "hidden": 32, "blocks": 1, "levels": 2,
-    "steps_per_level": 4, "couplings": 3, "dropout": 0.0, "alpha": 0.05, "threads": 1, "device": "cpu", "data": "digits",
+    "steps_per_level": 4, "couplings": 3, "dropout": 0.0, "alpha": 0.05, "dequantizer_hidden": 0, "threads": 1, "device": "cpu", "data": "digits",
     "mnist_root": "data/mnist", "progress": "auto",
 }
 POSTERIOR_DEFAULTS: dict[str, Any] = {
@@ -94,12 +94,12 @@ CLASSIFIER_DEFAULTS: dict[str, Any] = {"epochs": 60, "batch_size": 64, "lr": 2e-
 RUN_OPTIONS = ("data", "steps", "batch_size", "lr", "weight_decay", "warmup", "schedule", "clip_grad",
                "seed", "patience", "eval_every", "val_samples", "test_samples", "eval_seed",
                "dequantization", "hidden", "blocks", "levels", "steps_per_level", "couplings",
-               "dropout", "alpha", "threads", "device")
+               "dropout", "alpha", "dequantizer_hidden", "threads", "device")
 RESUME_MAY_CHANGE = ("steps", "patience", "eval_every", "threads", "device")
 _COUNTS = ("steps", "batch_size", "eval_every", "val_samples", "test_samples", "hidden", "levels",
            "couplings", "threads", "epochs", "width", "feature_dim", "simulations",
            "val_simulations")
-_NONNEG = ("patience", "warmup", "blocks", "shift")
+_NONNEG = ("patience", "warmup", "blocks", "shift", "dequantizer_hidden")
 _SEEDS = ("seed", "eval_seed")
 
 
@@ -152,6 +152,8 @@ def _image_options(p: argparse.ArgumentParser, d: dict[str, Any]) -> None:
     p.add_argument("--couplings", type=int, default=d["couplings"], help="RealNVP: couplings per stage")
     p.add_argument("--dropout", type=float, default=d["dropout"],
                    help="dropout probability in the couplings' conditioners (a regulariser; training only)")
+    p.add_argument("--dequantizer-hidden", type=int, default=d["dequantizer_hidden"],
+                   help="width of the variational dequantizer's networks (0: the same as --hidden)")
     p.add_argument("--alpha", type=float, default=d["alpha"],
                    help="the Logit preprocessing's alpha: y -> logit(alpha + (1 - 2 alpha) y), in (0, 0.5)")
     p.add_argument("--threads", type=int, default=d["threads"], help="torch CPU threads")
@@ -237,6 +239,8 @@ def canonical_command(args: argparse.Namespace, out: str) -> str:
     for name in RUN_OPTIONS:
         if (name == "steps_per_level" and args.command != "glow") or (name == "couplings" and args.command == "glow"):
             continue
+        if name == "dequantizer_hidden" and not args.dequantizer_hidden:  # 0: the same as --hidden
+            continue
         parts += [_flag(name), _option_text(getattr(args, name))]
     if args.data == "mnist":
         parts += ["--mnist-root", str(args.mnist_root)]
@@ -319,7 +323,7 @@ def _resume(p: argparse.ArgumentParser, args: argparse.Namespace, given: set[str
         p.error(f"--resume {args.resume}: {e}")
     if args.command != state["model"]:
         p.error(f"--resume {rp} is a {state['model']} run, not {args.command}")
-    saved, conflicts = {"dropout": 0.0, "alpha": 0.05, **state["args"]}, []  # runs saved before these options
+    saved, conflicts = {"dropout": 0.0, "alpha": 0.05, "dequantizer_hidden": 0, **state["args"]}, []  # runs saved before these options
     for name in RUN_OPTIONS:
         if name in given and name in RESUME_MAY_CHANGE:
             continue

@@ -114,6 +114,8 @@ def _model_config(args: argparse.Namespace, shape: Sequence[int], n_bins: int) -
                            "n_blocks": args.blocks, "n_bins": n_bins,
                            "dequantization": args.dequantization, "seed": args.seed, "dropout": args.dropout,
                            "alpha": args.alpha}
+    if args.dequantizer_hidden:
+        cfg["dequantizer_hidden"] = args.dequantizer_hidden
     if args.command == "glow":
         cfg["n_steps"] = args.steps_per_level
     else:
