@@ -265,7 +265,8 @@ class Glow(ImageFlow):
                     cur = splits[-1].kept_shape
             transform = Compose([MultiScale(levels[::-1], splits[::-1]), Logit((C, H, W), alpha)])
             super().__init__(transform, n_bins, _dequantizer(dequantization, (C, H, W), dequantizer_hidden or hidden))
-        self.config = dict(shape=[C, H, W], n_levels=n_levels, n_steps=n_steps if isinstance(n_steps, int) else per_level, hidden=hidden, n_blocks=n_blocks,
+        self.config = dict(shape=[C, H, W], n_levels=n_levels,
+                           n_steps=n_steps if isinstance(n_steps, int) else per_level, hidden=hidden, n_blocks=n_blocks,
                            lu=lu, n_bins=n_bins, alpha=alpha,
                            dequantization=dequantization if isinstance(dequantization, str) else "custom",
                            scale_bound=scale_bound, direction=direction, dequantizer_hidden=dequantizer_hidden,

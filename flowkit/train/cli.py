@@ -80,8 +80,8 @@ DEFAULTS: dict[str, Any] = {
     "schedule": "cosine", "clip_grad": 50.0, "seed": 0, "patience": 10, "eval_every": 100,
     "val_samples": 2, "test_samples": 8, "eval_seed": 1234,
     "dequantization": "variational", "hidden": 32, "blocks": 1, "levels": 2,
-    "steps_per_level": 4, "couplings": 3, "dropout": 0.0, "alpha": 0.05, "dequantizer_hidden": 0, "threads": 1, "device": "cpu", "data": "digits",
-    "mnist_root": "data/mnist", "progress": "auto",
+    "steps_per_level": 4, "couplings": 3, "dropout": 0.0, "alpha": 0.05, "dequantizer_hidden": 0, "threads": 1,
+    "device": "cpu", "data": "digits", "mnist_root": "data/mnist", "progress": "auto",
 }
 POSTERIOR_DEFAULTS: dict[str, Any] = {
     "simulator": "two-moons", "simulations": 100_000, "val_simulations": 5_000, "steps": 8000, "batch_size": 256,
@@ -323,7 +323,8 @@ def _resume(p: argparse.ArgumentParser, args: argparse.Namespace, given: set[str
         p.error(f"--resume {args.resume}: {e}")
     if args.command != state["model"]:
         p.error(f"--resume {rp} is a {state['model']} run, not {args.command}")
-    saved, conflicts = {"dropout": 0.0, "alpha": 0.05, "dequantizer_hidden": 0, **state["args"]}, []  # runs saved before these options
+    # a state saved before --dropout, --alpha and --dequantizer-hidden existed ran with their defaults
+    saved, conflicts = {"dropout": 0.0, "alpha": 0.05, "dequantizer_hidden": 0, **state["args"]}, []
     for name in RUN_OPTIONS:
         if name in given and name in RESUME_MAY_CHANGE:
             continue
