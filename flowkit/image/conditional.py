@@ -44,8 +44,7 @@ from ..rng import seeded
 from ..transforms.base import Transform
 from ..validation import ArgumentTypeError, as_chw, positive_int
 from .bpd import dequantized_nll
-from .builders import _Couplings, _probability, realnvp_stack
-from .dequantization import UniformDequantization, VariationalDequantization
+from .builders import _check_divisible, _Couplings, _dequantizer, _probability, realnvp_stack
 from .imageflow import ImageFlow
 
 __all__ = ["ContextChannels", "ConditionalRealNVP"]
@@ -149,18 +148,14 @@ class ConditionalRealNVP(ImageFlow):
         positive_int(n_couplings, "n_couplings", where)
         if dequantization not in ("uniform", "variational"):
             raise ValueError(f"{where}: dequantization must be 'uniform' or 'variational', got {dequantization!r}")
-        if H % 2 ** (n_levels - 1) or W % 2 ** (n_levels - 1):
-            raise ValueError(f"{where}: n_levels={n_levels} needs height and width divisible by "
-                             f"{2 ** (n_levels - 1)}, got {H}×{W}")
+        _check_divisible(H, W, 2 ** (n_levels - 1), n_levels, where)
         couplings = _ClassCouplings(hidden, n_blocks, 3.0, direction, context_features=n_classes,
                                     dropout=_probability(dropout, where))
         with seeded(seed):
             transform = realnvp_stack((C, H, W), n_levels, n_couplings, couplings, actnorm, alpha)
             base = ConditionalDiagNormal(C * H * W, context_features=n_classes)
-            dequantizer = (VariationalDequantization((C, H, W), hidden=dequantizer_hidden or hidden)
-                           if dequantization == "variational"
-                           else UniformDequantization())
-            super().__init__(transform, n_bins, dequantizer, base=base)
+            super().__init__(transform, n_bins, _dequantizer(dequantization, (C, H, W), dequantizer_hidden or hidden),
+                             base=base)
         self.n_classes = n_classes
         self.config = dict(shape=[C, H, W], n_classes=n_classes, n_levels=n_levels, n_couplings=n_couplings,
                            hidden=hidden, n_blocks=n_blocks, n_bins=n_bins, alpha=alpha, actnorm=actnorm,

@@ -323,8 +323,8 @@ def _resume(p: argparse.ArgumentParser, args: argparse.Namespace, given: set[str
         p.error(f"--resume {args.resume}: {e}")
     if args.command != state["model"]:
         p.error(f"--resume {rp} is a {state['model']} run, not {args.command}")
-    # a state saved before --dropout, --alpha and --dequantizer-hidden existed ran with their defaults
-    saved, conflicts = {"dropout": 0.0, "alpha": 0.05, "dequantizer_hidden": 0, **state["args"]}, []
+    # an option added after the state was saved (--dropout, --alpha, …) ran with its default
+    saved, conflicts = {**DEFAULTS, **state["args"]}, []
     for name in RUN_OPTIONS:
         if name in given and name in RESUME_MAY_CHANGE:
             continue
