@@ -39,13 +39,14 @@ from torch import Tensor, nn
 
 LIBS = ("flowkit", "floor", "nflows", "normflows", "zuko", "freia")
 PEERS = ("nflows", "normflows", "zuko", "freia")
+SHARED = "MLPs only"  # the lower bound timed beside the libraries (SharedWork), not a library
 _MODULE = {"freia": "FrEIA"}
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
 def available(lib: str) -> bool:
     """flowkit and the floor are always there; a peer library only if it is installed."""
-    return lib in ("flowkit", "floor") or importlib.util.find_spec(_MODULE.get(lib, lib)) is not None
+    return lib in ("flowkit", "floor", SHARED) or importlib.util.find_spec(_MODULE.get(lib, lib)) is not None
 
 
 @dataclass
@@ -275,6 +276,46 @@ def build_freia(D: int, n_layers: int, hidden: Sequence[int]) -> Model:
     return Model("freia", flow, flow.log_prob, flow.sample)
 
 
+# ---------------------------------------------------------------------------- the shared work alone
+class SharedWork(nn.Module):
+    """What every implementation of the architecture computes, and nothing else: ``n_layers`` MLP
+    conditioners of the same shapes (flowkit's fused :class:`flowkit.MLP`, the fastest MLP measured)
+    on alternating halves, joined by one addition each — no clamp, ``exp``, log-det, split or merge.
+
+    Not a flow. Timed like one (same harness, same Adam), its training step and its ``log_prob`` /
+    ``sample`` are a lower bound on any library's at this architecture: a goal that this bound misses
+    cannot be met by coupling code.
+    """
+
+    def __init__(self, D: int, n_layers: int, hidden: Sequence[int]) -> None:
+        super().__init__()
+        import flowkit as fk
+
+        self.D, self.k = D, D // 2
+        self.nets = nn.ModuleList(fk.MLP(self.k if j % 2 == 0 else D - self.k,
+                                         2 * (D - self.k if j % 2 == 0 else self.k), hidden=tuple(hidden))
+                                  for j in range(n_layers))
+
+    def _run(self, x: Tensor) -> Tensor:
+        a, b = x[:, :self.k], x[:, self.k:]
+        for net in self.nets:
+            h = net(a)
+            n = b.shape[1]
+            a, b = b + h[:, :n] + h[:, n:], a
+        return torch.cat((a, b), dim=1)
+
+    def log_prob(self, x: Tensor) -> Tensor:
+        return self._run(x).sum(dim=1)
+
+    def sample(self, n: int) -> Tensor:
+        return self._run(torch.randn(n, self.D))
+
+
+def build_shared(D: int, n_layers: int, hidden: Sequence[int]) -> Model:
+    m = SharedWork(D, n_layers, hidden)
+    return Model(SHARED, m, m.log_prob, m.sample)
+
+
 BUILDERS = {
     "flowkit": build_flowkit,
     "floor": build_floor,
@@ -282,6 +323,7 @@ BUILDERS = {
     "normflows": build_normflows,
     "zuko": build_zuko,
     "freia": build_freia,
+    SHARED: build_shared,
 }
 
 

@@ -25,14 +25,15 @@ import torch  # noqa: E402
 
 from benchmarks import models as M  # noqa: E402
 
-MLP_OPS = ("aten::addmm", "aten::mm", "aten::relu", "aten::threshold_backward", "aten::t", "aten::linear",
-           "aten::matmul", "aten::sum", "aten::transpose", "aten::as_strided", "aten::clamp_min")
+# the conditioner MLPs' operators (flowkit's fused MLP: addmm and an in-place ReLU, i.e. clamp_min_)
+MLP_OPS = ("aten::addmm", "aten::mm", "aten::relu", "aten::relu_", "aten::clamp_min_", "aten::threshold_backward",
+           "aten::t", "aten::linear")
 
 
 def _groups(name: str, in_adam: bool) -> str:
     if in_adam:
         return "Adam"
-    return "MLP" if name in MLP_OPS[:6] else "other"
+    return "MLP" if name in MLP_OPS else "other"
 
 
 def profile_steps(model: M.Model, D: int, steps: int) -> dict[str, dict[str, float]]:
@@ -80,8 +81,9 @@ def summary(prof: dict[str, dict[str, float]]) -> dict[str, tuple[float, float]]
 
 
 @torch.no_grad()
-def mlp_share_of_log_prob(model: M.Model, D: int, points: int = 5000, calls: int = 3) -> float:
-    """Share of self CPU time in the conditioner MLPs (``addmm``/``mm``/ReLU) during ``log_prob`` of ``points``."""
+def log_prob_shares(model: M.Model, D: int, points: int = 5000, calls: int = 3) -> dict:
+    """Shares of self CPU time during ``log_prob`` of ``points``: the conditioner MLPs (``addmm``/``mm``/ReLU)
+    and the largest other operator, as ``{"mlp": share, "top": (name, share)}``."""
     from torch.profiler import ProfilerActivity, profile
 
     x = torch.randn(points, D, generator=torch.Generator().manual_seed(0))
@@ -89,24 +91,28 @@ def mlp_share_of_log_prob(model: M.Model, D: int, points: int = 5000, calls: int
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(calls):
             model.log_prob(x)
-    total = mlp = 0.0
+    per_op: dict[str, float] = collections.defaultdict(float)
     for e in prof.events():
         if e.name.startswith("aten::"):
-            total += e.self_cpu_time_total
-            mlp += e.self_cpu_time_total if e.name in MLP_OPS[:6] else 0.0
-    return mlp / total if total else float("nan")
+            per_op[e.name] += e.self_cpu_time_total
+    total = sum(per_op.values()) or float("nan")
+    others = {k: v for k, v in per_op.items() if k not in MLP_OPS}
+    top = max(others, key=others.get) if others else "none"
+    return {"mlp": sum(v for k, v in per_op.items() if k in MLP_OPS) / total,
+            "top": (top.removeprefix("aten::"), others.get(top, 0.0) / total)}
 
 
 def explain(D: int, libs: list[str], steps: int = 10) -> dict:
     """The numbers behind a missed speed goal: aten calls per step (total, MLP, Adam, the rest) per library,
-    and the MLP's share of log_prob time; load-independent counts, time shares as measured."""
+    and the shares of its log_prob time (MLPs, the largest other operator) at D and 64-D; load-independent
+    counts, time shares as measured."""
     out = {}
     for lib in libs:
         model = M.build(lib, D)
         s = summary(profile_steps(model, D, steps))
         out[lib] = {g: {"calls": s.get(g, (0.0, 0.0))[0], "self_ms": s.get(g, (0.0, 0.0))[1] / 1e3}
                     for g in ("total", "MLP", "Adam", "other")}
-        out[lib]["log_prob_mlp_share"] = mlp_share_of_log_prob(model, D)
+        out[lib]["log_prob"] = {d: log_prob_shares(model if d == D else M.build(lib, d), d) for d in (D, 64)}
     return out
 
 

@@ -75,7 +75,8 @@ def speed(libs: list[str], cfg: dict, threads: list[int], log) -> dict:
         torch.set_num_threads(t)
         for name, D, x in (("moons 2-D", 2, moons), ("digits 64-D", 64, digits)):
             load_before = os.getloadavg()
-            reps = T.interleaved(libs, D, x, rounds=cfg["rounds"], steps=cfg["block_steps"], points=cfg["points"])
+            reps = T.interleaved([*libs, M.SHARED], D, x, rounds=cfg["rounds"], steps=cfg["block_steps"],
+                                 points=cfg["points"])
             key = f"{name}, {t} thread{'s' if t > 1 else ''}"
             out[key] = {"D": D, "threads": t, "rounds": cfg["rounds"], "steps": cfg["block_steps"],
                         "points": cfg["points"], "load_before": load_before, "load_after": os.getloadavg(),
@@ -102,10 +103,12 @@ def explanations(libs: list[str], cfg: dict) -> tuple[dict, dict[str, str]]:
                     f"{100 * shared:.0f} % of flowkit's self CPU time and {fk['MLP']['calls'] + fk['Adam']['calls']:.0f}"
                     f" of its {fk['total']['calls']:.0f} aten calls"
                     + (f"; FrEIA runs {prof['freia']['total']['calls']:.0f}" if "freia" in prof else "")
-                    + "; 0.85× would need the rest of a step to shrink by more than a third below the floor's"),
-        "throughput": (f"profile (2-D, {5000} points): the MLPs' matrix products and ReLUs are "
-                       f"{100 * fk['log_prob_mlp_share']:.0f} % of flowkit's log_prob time — the same products "
-                       "in every library"),
+                    + f"; the other {fk['other']['calls']:.0f} are the coupling maths (split, clamp, exp, affine "
+                    "map, log-det sums, merge) and their backward"),
+        "throughput": "profile of flowkit's log_prob on 5000 points: " + "; ".join(
+            f"{d}-D: the MLPs' products and ReLUs {100 * v['mlp']:.0f} %, then {v['top'][0]} "
+            f"{100 * v['top'][1]:.0f} %" for d, v in fk["log_prob"].items())
+            + " of the time (tanh is the soft clamp s = tanh(s̃); the MLPs are the same in every library)",
     }
     return prof, text
 

@@ -85,19 +85,20 @@ def quartiles(xs: list[float]) -> tuple[float, float, float]:
     return q[0], q[1], q[2]
 
 
-def ratio(reps: dict[str, list[dict]], key: str, other: str | list[str], lower_better: bool) -> dict:
-    """flowkit / ``other`` per round (``other`` a list: the best of them in that round), as quartiles.
+def ratio(reps: dict[str, list[dict]], key: str, other: str | list[str], lower_better: bool,
+          mine: str = "flowkit") -> dict:
+    """``mine`` / ``other`` per round (``other`` a list: the best of them in that round), as quartiles.
 
     Returns ``{"q1", "median", "q3", "half_iqr_pct", "n", "best"}``; ``best`` names the library that
     was best most often when ``other`` is a list.
     """
     others = [other] if isinstance(other, str) else list(other)
     vals, wins = [], {o: 0 for o in others}
-    for i, mine in enumerate(reps["flowkit"]):
+    for i, own in enumerate(reps[mine]):
         theirs = {o: reps[o][i][key] for o in others}
         best = (min if lower_better else max)(theirs, key=theirs.get)
         wins[best] += 1
-        vals.append(mine[key] / theirs[best])
+        vals.append(own[key] / theirs[best])
     q1, med, q3 = quartiles(vals)
     return {"q1": q1, "median": med, "q3": q3, "half_iqr_pct": 50.0 * (q3 - q1) / med if med else math.nan,
             "n": len(vals), "best": max(wins, key=wins.get)}

@@ -244,6 +244,25 @@ def is_traced(x: Tensor) -> bool:
         return False
 
 
+def all_finite(x: Tensor) -> bool:
+    """Whether every entry of ``x`` is finite, at the cost of one sum when it is.
+
+    A NaN or an infinity makes the sum NaN or infinite, so a finite sum proves every entry
+    finite; only a non-finite sum (which finite entries can also give, by overflow) runs the
+    elementwise test. On a batch of 5 000 × 64 floats the sum costs ~30 µs, the elementwise
+    test ~1.2 ms (benchmarks/README.md).
+
+    Example:
+        >>> import torch
+        >>> all_finite(torch.tensor([1.0, 2.0])), all_finite(torch.tensor([1.0, float("nan")]))
+        (True, False)
+        >>> all_finite(torch.tensor([3e38, 3e38]))   # the sum overflows; the entries are finite
+        True
+    """
+    x = x.detach()
+    return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
+
+
 def validate_batch(x: object, event_shape: tuple[int, ...] | None, *, name: str = "x", where: str = "",
                    dtype: torch.dtype | None = None, allow_empty: bool = False) -> Tensor:
     """Check that ``x`` is a finite, real floating tensor of shape ``(batch, *event_shape)``.
@@ -282,7 +301,7 @@ def validate_batch(x: object, event_shape: tuple[int, ...] | None, *, name: str 
     if x.device.type == "meta":
         raise ValueError(f"{name}{ctx} is on the 'meta' device, which holds no values to transform; "
                          "build the module on a real device (e.g. .to('cpu')) to evaluate it")
-    if not is_traced(x) and not bool(torch.isfinite(x).all()):
+    if not is_traced(x) and not all_finite(x):
         bad = (~torch.isfinite(x)).reshape(x.shape[0], -1).any(dim=1).nonzero().flatten()
         rows = bad[:5].tolist()
         raise ValueError(f"{name}{ctx} contains NaN or infinite values (rows {rows}"
@@ -368,7 +387,7 @@ def as_real_tensor(x: object, name: str, *, min_rows: int = 1, allow_int: bool =
         raise ValueError(f"{name} must have a batch dimension, got a scalar")
     if x.shape[0] < min_rows:
         raise ValueError(f"{name} needs at least {min_rows} rows, got shape {tuple(x.shape)}")
-    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+    if x.is_floating_point() and not all_finite(x):
         raise ValueError(f"{name} contains NaN or infinite values")
     return x
 

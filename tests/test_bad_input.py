@@ -99,3 +99,26 @@ def test_conditioner_with_wrong_output_is_named() -> None:
     t = fk.AffineCoupling(4, conditioner=torch.nn.Linear(2, 3), zero_init=False)
     with pytest.raises(ValueError, match=r"conditioner returned shape \(5, 3\), expected \(5, 4\)"):
         t.forward(torch.randn(5, 4))
+
+
+@pytest.mark.parametrize("values, finite", [
+    ([1.0, -2.0], True),
+    ([3e38, 3e38, 3e38], True),                       # the sum overflows; every entry is finite
+    ([-3e38, -3e38, 1.0], True),
+    ([1.0, float("nan")], False),
+    ([float("inf"), 1.0], False),
+    ([float("inf"), float("-inf")], False),           # the sum is NaN
+    ([3e38, 3e38, float("nan")], False),
+])
+def test_all_finite_agrees_with_the_elementwise_test(values, finite) -> None:
+    from flowkit.validation import all_finite
+
+    for dtype in (torch.float32, torch.float64):
+        x = torch.tensor(values, dtype=dtype)
+        assert all_finite(x) == bool(torch.isfinite(x).all()) == finite
+    assert all_finite(torch.tensor([6e4, 6e4], dtype=torch.float16))   # a half-precision sum overflows sooner
+    row = torch.zeros(4, 2)
+    row[2, 1] = float("nan") if not finite else 1.0
+    if not finite:
+        with pytest.raises(ValueError, match=r"rows \[2\]"):
+            _flow().log_prob(row)
