@@ -135,7 +135,8 @@ def image_section(rows_in: list[dict], goals: list[list[str]]) -> str:
                      "train wall s", "MB"], rows))
     by = {r["model"]: r for r in rows_in}
     glow_why = ("a one-channel 8×8 image makes Glow squeeze before its first coupling, so no coupling works on the "
-                "8×8 grid; more parameters did not close it (benchmarks/README.md, 'Image models — retrained')")
+                "8×8 grid; more parameters, more steps and its own learning rate (0.003) did not close it "
+                "(benchmarks/README.md, 'Image models — retrained')")
     for r in rows_in:
         goals.append([f"{r['model']} ≤ {GOALS['image_bpd']} bits/dim", f"{r['test_bpd']:.3f}",
                       status(r["test_bpd"] <= GOALS["image_bpd"]),

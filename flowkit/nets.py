@@ -19,9 +19,8 @@ class MLP(nn.Sequential):
     With the default ReLU and a 2-D input ``(batch, features)`` the forward pass runs as one
     ``addmm`` per layer and an in-place ReLU, without calling the submodules: the same maths
     and parameters as the ``nn.Sequential`` it is (the state dict is unchanged), with fewer
-    operators and allocations. The equal-architecture benchmark (``benchmarks/README.md``)
-    measured this as the largest share of flowkit's lead over a hand-written RealNVP. Other
-    activations and inputs with more dimensions go through the submodules (and their hooks).
+    operators and allocations (``benchmarks/README.md`` has the measurement). Other activations,
+    an edited layer list and inputs with more dimensions go through the submodules (and their hooks).
 
     Example:
         >>> import torch

@@ -76,3 +76,15 @@ def test_batched_input_copies_and_pickles():
         assert _submodule_calls(clone, x) == 0
         torch.testing.assert_close(clone(x), mlp(x), rtol=0, atol=0)
     assert list(mlp.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
+
+
+def test_fused_forward_under_torch_func():
+    """vmap with forward- and reverse-mode Jacobians sees the same function as the submodules."""
+    mlp = _random_mlp()
+    x = torch.randn(5, 3, dtype=torch.double)
+    ref = torch.stack([torch.autograd.functional.jacobian(lambda r: _sequential_forward(mlp, r[None])[0], xi)
+                       for xi in x])
+    def f(r):
+        return mlp(r[None])[0]
+    for jac in (torch.func.jacrev, torch.func.jacfwd):
+        torch.testing.assert_close(torch.func.vmap(jac(f))(x), ref, rtol=0, atol=1e-12)

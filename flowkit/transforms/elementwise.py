@@ -135,10 +135,9 @@ class AffineMap(ElementwiseMap):
     round: forward :math:`x = z\,e^{s} + t`, inverse :math:`z = (x - t)\,e^{-s}`. The map's own
     default is ``"generative"`` (the MAF's map); :class:`~flowkit.AffineCoupling` chooses its own.
 
-    The parameters arrive as ``(s̃, t)`` along dimension 1. Each side costs one soft clamp, one
-    ``exp`` and either one fused multiply-add (``addcmul``, for :math:`u\,e^{s} + t`) or a
-    difference and a product (for :math:`(u - t)\,e^{-s}`). The side that divides by the scale
-    clamps :math:`-\tilde s` instead (:math:`c\tanh(-\tilde s/c) = -s`), so no negation is needed.
+    The parameters arrive as ``(s̃, t)`` along dimension 1. Both directions cost one soft clamp,
+    one ``exp``, one product and one sum: the side that divides by the scale clamps
+    :math:`-\tilde s` instead (:math:`c\tanh(-\tilde s/c) = -s`), so no negation is needed.
 
     Example:
         >>> import torch
@@ -172,7 +171,7 @@ class AffineMap(ElementwiseMap):
         """``u·e^s + t`` and its log-slope ``s``."""
         raw, t = params if isinstance(params, tuple) else params.unbind(1)
         s = soft_clamp(raw, self.scale_bound)
-        return torch.addcmul(t, u, s.exp()), s
+        return u * s.exp() + t, s
 
     def _unscale(self, u: Tensor, params: Tensor | tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
         """``(u - t)·e^{-s}`` and its log-slope ``-s``."""
