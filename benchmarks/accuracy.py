@@ -17,6 +17,7 @@ import torch
 from benchmarks import models as M
 
 BATCH, LR, N_LAYERS, HIDDEN, ALPHA = 256, 1e-3, 8, (64, 64), 0.05
+CHECK_EVERY, N_CHECKS = 100, 5  # two moons: test NLL also at the last N_CHECKS multiples of CHECK_EVERY
 
 
 def moons_data(n_train: int, n_test: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,17 +57,31 @@ def batches(n: int, seed: int) -> Iterator[torch.Tensor]:
             yield perm[i:i + BATCH]
 
 
-def train(model: M.Model, next_batch: Callable[[], torch.Tensor], steps: int) -> dict:
-    """Plain Adam loop, identical for every library (no gradient clipping)."""
+def train(model: M.Model, next_batch: Callable[[], torch.Tensor], steps: int,
+          check: Callable[[], float] | None = None, anneal: bool = False) -> dict:
+    """Plain Adam loop, identical for every library (no gradient clipping).
+
+    The learning rate is ``LR`` throughout, or with ``anneal`` follows a cosine from ``LR`` to 0
+    over the ``steps`` (the final step then no longer jitters; benchmarks/README.md, "Two moons").
+    ``check`` (evaluated without touching the training) is called after each of the last
+    ``N_CHECKS`` steps that are multiples of ``CHECK_EVERY``; its values are ``"checks"``.
+    """
     opt = torch.optim.Adam(model.parameters(), lr=LR)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.5 * (1 + math.cos(math.pi * k / steps))) \
+        if anneal else None
+    checks: list[float] = []
     for step in range(1, steps + 1):
         loss = -model.log_prob(next_batch()).mean()
         if not torch.isfinite(loss):
-            return {"ok": False, "failed_step": step}
+            return {"ok": False, "failed_step": step, "checks": checks}
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    return {"ok": True, "failed_step": None}
+        if sched is not None:
+            sched.step()
+        if check is not None and step % CHECK_EVERY == 0 and step > steps - CHECK_EVERY * N_CHECKS:
+            checks.append(check())
+    return {"ok": True, "failed_step": None, "checks": checks}
 
 
 @torch.no_grad()
@@ -80,21 +95,36 @@ def mean_nll(model: M.Model, x: torch.Tensor, chunk: int = 5000) -> float:
 def _record(seed: int, value: float, st: dict, wall: float, cpu: float) -> dict:
     finite = st["ok"] and math.isfinite(value)
     return {"seed": seed, "value": value if finite else None, "finite": finite, "failed_step": st["failed_step"],
-            "train_wall_s": wall, "train_cpu_s": cpu}
+            "train_wall_s": wall, "train_cpu_s": cpu, "checks": st["checks"] if finite else []}
 
 
 def moons_run(build: Callable[[], M.Model], seed: int, steps: int, train_x: torch.Tensor,
-              test_x: torch.Tensor) -> dict:
-    """One training run on two moons; ``value`` = test NLL in nats."""
+              test_x: torch.Tensor, anneal: bool = False) -> dict:
+    """One training run on two moons; ``value`` = test NLL in nats after the last step.
+
+    ``checks``: the test NLL after each of the last ``N_CHECKS`` hundreds of steps (with ``steps`` a
+    multiple of 100 the last one is ``value``). Their spread within one run is the final iterate's
+    own fluctuation under a constant learning rate: runs that reach the same optimum still differ
+    by about that much (benchmarks/README.md, "Two moons"). The checks' time is not in the timings.
+    """
     model = build()
     it = batches(train_x.shape[0], seed)
+    spent = [0.0, 0.0]
+
+    def check() -> float:
+        w, c = time.perf_counter(), time.process_time()
+        nll = mean_nll(model, test_x)
+        spent[0] += time.perf_counter() - w
+        spent[1] += time.process_time() - c
+        return nll
+
     t0, c0 = time.perf_counter(), time.process_time()
-    st = train(model, lambda: train_x[next(it)], steps)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    st = train(model, lambda: train_x[next(it)], steps, check, anneal)
+    wall, cpu = time.perf_counter() - t0 - spent[0], time.process_time() - c0 - spent[1]
     return _record(seed, mean_nll(model, test_x) if st["ok"] else math.nan, st, wall, cpu)
 
 
-def digits_run(build: Callable[[], M.Model], seed: int, steps: int, data: dict) -> dict:
+def digits_run(build: Callable[[], M.Model], seed: int, steps: int, data: dict, anneal: bool = False) -> dict:
     """One training run on the digits (fresh uniform dequantization noise per batch); ``value`` = test bits/dim.
 
     bits/dim = ``(-log p(y) + D log K) / (D log 2)`` with ``log p(y) = log p(v) + log|dv/dy|``.
@@ -107,7 +137,7 @@ def digits_run(build: Callable[[], M.Model], seed: int, steps: int, data: dict) 
         return logit((xb + torch.rand(xb.shape, generator=gen)) / K)[0]
 
     t0, c0 = time.perf_counter(), time.process_time()
-    st = train(model, next_batch, steps)
+    st = train(model, next_batch, steps, anneal=anneal)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     bpd = math.nan
     if st["ok"]:
@@ -117,7 +147,8 @@ def digits_run(build: Callable[[], M.Model], seed: int, steps: int, data: dict) 
     return _record(seed, bpd, st, wall, cpu)
 
 
-def compare(task: str, libs: list[str], seeds: list[int], steps: int, log=print) -> dict[str, list[dict]]:
+def compare(task: str, libs: list[str], seeds: list[int], steps: int, log=print,
+            anneal: bool = False) -> dict[str, list[dict]]:
     """``{lib: [run per seed]}`` for ``task`` in ("moons", "digits"), libraries interleaved per seed."""
     if task == "moons":
         train_x, test_x = moons_data(20_000, 5_000)
@@ -131,8 +162,8 @@ def compare(task: str, libs: list[str], seeds: list[int], steps: int, log=print)
             def build(lib: str = lib, seed: int = seed) -> M.Model:
                 return M.build(lib, D, N_LAYERS, HIDDEN, seed=seed)
 
-            run = (moons_run(build, seed, steps, train_x, test_x) if task == "moons"
-                   else digits_run(build, seed, steps, data))
+            run = (moons_run(build, seed, steps, train_x, test_x, anneal) if task == "moons"
+                   else digits_run(build, seed, steps, data, anneal))
             res[lib].append(run)
         log(f"  {task} seed {seed}: " + ", ".join(
             f"{lib} {r[-1]['value']:.3f}" if r[-1]["finite"] else f"{lib} non-finite" for lib, r in res.items()))

@@ -104,26 +104,58 @@ def _speed_goals(name: str, cfg: dict, ratios: dict, goals: list[list[str]], exp
                           "" if ok else why(k, "throughput")])
 
 
+def _within_run_std(rr: list[dict]) -> float | None:
+    """Mean over runs of the std of a run's own last checks (``accuracy.moons_run``), None without checks."""
+    stds = [statistics.stdev(r["checks"]) for r in rr if len(r.get("checks", [])) > 1]
+    return statistics.fmean(stds) if stds else None
+
+
 def accuracy_section(task: str, runs: dict[str, list[dict]], header: str, goals: list[list[str]]) -> str:
-    """Mean ± std over seeds per library, every seed listed; the goal compares flowkit with the best other."""
-    rows, means = [], {}
+    """Mean ± std over seeds per library, every seed listed; the goal compares flowkit with the best other.
+
+    Two moons also shows the mean of each run's last checks (less noisy than the final step alone)
+    and the within-run std of those checks, the spread that seeds reaching the same optimum still have.
+    """
+    rows, means, tail_means = [], {}, {}
+    moons = task == "moons"
     for lib, rr in runs.items():
         m, s = mean_std([r["value"] for r in rr])
         means[lib] = (m, s)
         seeds = ", ".join(f"{r['value']:.3f}" if r["finite"] else "non-finite" for r in rr)
-        rows.append([lib, pm(m, s), seeds, f"{statistics.fmean(r['train_cpu_s'] for r in rr):.1f}"])
-    text = header + "\n\n" + table(["library", "mean ± std", "per seed", "train CPU s/run"], rows)
+        row = [lib, pm(m, s), seeds]
+        if moons:
+            w = _within_run_std(rr)
+            tail_means[lib] = mean_std([statistics.fmean(r["checks"]) if r.get("checks") else None for r in rr])
+            row += [pm(*tail_means[lib]), "—" if w is None else f"{w:.3f}"]
+        rows.append(row + [f"{statistics.fmean(r['train_cpu_s'] for r in rr):.1f}"])
+    cols = ["library", "mean ± std", "per seed"]
+    if moons:
+        cols += ["mean of last checks ± std", "within-run std"]
+    text = header + "\n\n" + table(cols + ["train CPU s/run"], rows)
     others = {lib: v[0] for lib, v in means.items() if lib != "flowkit" and v[0] is not None}
     mine, sd = means.get("flowkit", (None, None))
     if others and mine is not None:
         best = min(others, key=others.get)
-        unit = "nats" if task == "moons" else "bits/dim"
+        unit = "nats" if moons else "bits/dim"
         ok = mine <= others[best]
+        why = ""
+        tails = {lib: v[0] for lib, v in tail_means.items() if v[0] is not None}
+        peers = [lib for lib in tails if lib in M.PEERS]
+        if not ok and "flowkit" in tails and peers:
+            best_tail = min(peers, key=tails.get)
+            why = (f"averaged over each run's last checks: flowkit {tails['flowkit']:.3f}, best library "
+                   f"{best_tail} {tails[best_tail]:.3f}")
         goals.append([f"{task}: flowkit mean ≤ best library's", f"{mine:.3f} vs {best} {others[best]:.3f} {unit}",
-                      status(ok), ""])
-        if task == "moons":
-            goals.append([f"moons: no bad seed (std ≤ {GOALS['moons_std']})", f"std {sd:.3f}",
-                          status(sd <= GOALS["moons_std"]), ""])
+                      status(ok), why])
+        if moons:
+            ok = sd <= GOALS["moons_std"]
+            w = _within_run_std(runs["flowkit"])
+            why = "" if ok or w is None else (
+                f"one run's own last checks have std {w:.3f}: the final step jitters by more than the goal allows "
+                "(README: Two moons)" if w >= GOALS["moons_std"] else
+                f"one run's own last checks have std {w:.3f}: not the final step's jitter, the seeds end in "
+                "different places (README: Two moons)")
+            goals.append([f"moons: no bad seed (std ≤ {GOALS['moons_std']})", f"std {sd:.3f}", status(ok), why])
     return text
 
 
@@ -135,8 +167,8 @@ def image_section(rows_in: list[dict], goals: list[list[str]]) -> str:
                      "train wall s", "MB"], rows))
     by = {r["model"]: r for r in rows_in}
     glow_why = ("a one-channel 8×8 image makes Glow squeeze before its first coupling, so no coupling works on the "
-                "8×8 grid; more parameters, more steps and its own learning rate (0.003) did not close it "
-                "(benchmarks/README.md, 'Image models — retrained')")
+                "8×8 grid; more parameters, more steps, a third level, the normalizing direction and its own "
+                "learning rate (0.003) did not close it (benchmarks/README.md, 'Image models — retrained')")
     for r in rows_in:
         goals.append([f"{r['model']} ≤ {GOALS['image_bpd']} bits/dim", f"{r['test_bpd']:.3f}",
                       status(r["test_bpd"] <= GOALS["image_bpd"]),

@@ -71,3 +71,27 @@ def test_benchmarks_smoke(tmp_path):
     assert ("flowkit / fastest library" in text) == bool(installed), "the fastest-library row needs a peer library"
     goals = text.split("## Goals", 1)[1]
     assert "MISSED" in goals or "met" in goals
+
+
+def test_moons_checks_and_within_run_spread():
+    """A two-moons run records its last test-NLL checks (the last one is the final value), and a missed
+    spread goal quotes the within-run spread of those checks."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import accuracy as A
+    from benchmarks import models as M
+    from benchmarks import report as R
+
+    train_x, test_x = A.moons_data(2_000, 500)
+    run = A.moons_run(lambda: M.build("flowkit", 2, 2, (8,), seed=0), 0, 300, train_x, test_x)
+    assert run["finite"] and len(run["checks"]) == 3  # after steps 100, 200, 300 (the last N_CHECKS hundreds)
+    assert run["checks"][-1] == run["value"]
+    annealed = A.moons_run(lambda: M.build("flowkit", 2, 2, (8,), seed=0), 0, 300, train_x, test_x, anneal=True)
+    assert annealed["finite"] and annealed["value"] != run["value"]  # same batches, another learning-rate path
+
+    fake = [{"value": v, "finite": True, "train_cpu_s": 1.0, "checks": [v - 0.05, v + 0.05, v]}
+            for v in (0.50, 0.60, 0.55)]
+    goals: list[list[str]] = []
+    text = R.accuracy_section("moons", {"flowkit": fake, "floor": fake}, "## Two moons", goals)
+    assert "within-run std" in text and "0.050" in text  # stdev of (v-0.05, v+0.05, v) is 0.05
+    spread = [g for g in goals if g[0].startswith("moons: no bad seed")][0]
+    assert spread[2] == "MISSED" and "0.050" in spread[3]
