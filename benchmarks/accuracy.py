@@ -1,9 +1,10 @@
 """Accuracy at equal architecture: two-moons test NLL and 8×8-digits test bits/dim, per library and seed.
 
-Every library trains with the same hand-written Adam loop (lr 1e-3, batch 256, no gradient
-clipping, the same mini-batches per seed) on ``loss = -log_prob(x).mean()``; runs are
-interleaved over the libraries inside each seed, so a change of machine load hits all alike.
-Non-finite runs are recorded, not fatal.
+Every library trains with the same hand-written Adam loop (lr 1e-3, or annealed from 1e-3 to 0
+with ``anneal``; batch 256, no gradient clipping, the same mini-batches per seed) on
+``loss = -log_prob(x).mean()``; runs are interleaved over the libraries inside each seed, so a
+change of machine load hits all alike. Each run also records its test score after each of the
+last ``N_CHECKS`` hundreds of steps ("checks"). Non-finite runs are recorded, not fatal.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 from benchmarks import models as M
 
 BATCH, LR, N_LAYERS, HIDDEN, ALPHA = 256, 1e-3, 8, (64, 64), 0.05
-CHECK_EVERY, N_CHECKS = 100, 5  # two moons: test NLL also at the last N_CHECKS multiples of CHECK_EVERY
+CHECK_EVERY, N_CHECKS = 100, 5  # the test score also after the last N_CHECKS multiples of CHECK_EVERY steps
 
 
 def moons_data(n_train: int, n_test: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,6 +99,27 @@ def _record(seed: int, value: float, st: dict, wall: float, cpu: float) -> dict:
             "train_wall_s": wall, "train_cpu_s": cpu, "checks": st["checks"] if finite else []}
 
 
+def _train_and_score(model: M.Model, next_batch: Callable[[], torch.Tensor], steps: int,
+                     score: Callable[[], float], anneal: bool) -> tuple[dict, float, float, float]:
+    """Train, scoring at the checks (``train``) and after the last step; the checks' time is not counted.
+
+    Returns the training state, the final score (NaN for a failed run) and the wall and CPU seconds.
+    """
+    spent = [0.0, 0.0]
+
+    def check() -> float:
+        w, c = time.perf_counter(), time.process_time()
+        value = score()
+        spent[0] += time.perf_counter() - w
+        spent[1] += time.process_time() - c
+        return value
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    st = train(model, next_batch, steps, check, anneal)
+    wall, cpu = time.perf_counter() - t0 - spent[0], time.process_time() - c0 - spent[1]
+    return st, (score() if st["ok"] else math.nan), wall, cpu
+
+
 def moons_run(build: Callable[[], M.Model], seed: int, steps: int, train_x: torch.Tensor,
               test_x: torch.Tensor, anneal: bool = False) -> dict:
     """One training run on two moons; ``value`` = test NLL in nats after the last step.
@@ -105,29 +127,20 @@ def moons_run(build: Callable[[], M.Model], seed: int, steps: int, train_x: torc
     ``checks``: the test NLL after each of the last ``N_CHECKS`` hundreds of steps (with ``steps`` a
     multiple of 100 the last one is ``value``). Their spread within one run is the final iterate's
     own fluctuation under a constant learning rate: runs that reach the same optimum still differ
-    by about that much (benchmarks/README.md, "Two moons"). The checks' time is not in the timings.
+    by about that much (benchmarks/README.md, "Two moons").
     """
     model = build()
     it = batches(train_x.shape[0], seed)
-    spent = [0.0, 0.0]
-
-    def check() -> float:
-        w, c = time.perf_counter(), time.process_time()
-        nll = mean_nll(model, test_x)
-        spent[0] += time.perf_counter() - w
-        spent[1] += time.process_time() - c
-        return nll
-
-    t0, c0 = time.perf_counter(), time.process_time()
-    st = train(model, lambda: train_x[next(it)], steps, check, anneal)
-    wall, cpu = time.perf_counter() - t0 - spent[0], time.process_time() - c0 - spent[1]
-    return _record(seed, mean_nll(model, test_x) if st["ok"] else math.nan, st, wall, cpu)
+    st, value, wall, cpu = _train_and_score(model, lambda: train_x[next(it)], steps,
+                                            lambda: mean_nll(model, test_x), anneal)
+    return _record(seed, value, st, wall, cpu)
 
 
 def digits_run(build: Callable[[], M.Model], seed: int, steps: int, data: dict, anneal: bool = False) -> dict:
     """One training run on the digits (fresh uniform dequantization noise per batch); ``value`` = test bits/dim.
 
-    bits/dim = ``(-log p(y) + D log K) / (D log 2)`` with ``log p(y) = log p(v) + log|dv/dy|``.
+    bits/dim = ``(-log p(y) + D log K) / (D log 2)`` with ``log p(y) = log p(v) + log|dv/dy|``;
+    ``checks`` as in :func:`moons_run`.
     """
     model, tr, K, D = build(), data["train"], data["K"], data["D"]
     it, gen = batches(tr.shape[0], seed), torch.Generator().manual_seed(seed)
@@ -136,15 +149,13 @@ def digits_run(build: Callable[[], M.Model], seed: int, steps: int, data: dict, 
         xb = tr[next(it)]
         return logit((xb + torch.rand(xb.shape, generator=gen)) / K)[0]
 
-    t0, c0 = time.perf_counter(), time.process_time()
-    st = train(model, next_batch, steps, anneal=anneal)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    bpd = math.nan
-    if st["ok"]:
-        with torch.no_grad():
-            log_py = model.log_prob(data["v_test"]).double() + data["ld_test"].double()
-            bpd = float(((-log_py + D * math.log(K)) / (D * math.log(2))).mean())
-    return _record(seed, bpd, st, wall, cpu)
+    @torch.no_grad()
+    def bpd() -> float:
+        log_py = model.log_prob(data["v_test"]).double() + data["ld_test"].double()
+        return float(((-log_py + D * math.log(K)) / (D * math.log(2))).mean())
+
+    st, value, wall, cpu = _train_and_score(model, next_batch, steps, bpd, anneal)
+    return _record(seed, value, st, wall, cpu)
 
 
 def compare(task: str, libs: list[str], seeds: list[int], steps: int, log=print,

@@ -105,7 +105,7 @@ def _speed_goals(name: str, cfg: dict, ratios: dict, goals: list[list[str]], exp
 
 
 def _within_run_std(rr: list[dict]) -> float | None:
-    """Mean over runs of the std of a run's own last checks (``accuracy.moons_run``), None without checks."""
+    """Mean over runs of the std of a run's own last checks (``accuracy.train``), None without checks."""
     stds = [statistics.stdev(r["checks"]) for r in rr if len(r.get("checks", [])) > 1]
     return statistics.fmean(stds) if stds else None
 
@@ -113,23 +113,25 @@ def _within_run_std(rr: list[dict]) -> float | None:
 def accuracy_section(task: str, runs: dict[str, list[dict]], header: str, goals: list[list[str]]) -> str:
     """Mean ± std over seeds per library, every seed listed; the goal compares flowkit with the best other.
 
-    Two moons also shows the mean of each run's last checks (less noisy than the final step alone)
-    and the within-run std of those checks, the spread that seeds reaching the same optimum still have.
+    Where runs recorded checks (``accuracy.train``) it also shows the mean of each run's last checks
+    (less noisy than the final step alone) and the within-run std of those checks, the spread that
+    seeds reaching the same optimum still have.
     """
     rows, means, tail_means = [], {}, {}
     moons = task == "moons"
+    with_checks = any(len(r.get("checks", [])) > 1 for rr in runs.values() for r in rr)
     for lib, rr in runs.items():
         m, s = mean_std([r["value"] for r in rr])
         means[lib] = (m, s)
         seeds = ", ".join(f"{r['value']:.3f}" if r["finite"] else "non-finite" for r in rr)
         row = [lib, pm(m, s), seeds]
-        if moons:
+        if with_checks:
             w = _within_run_std(rr)
             tail_means[lib] = mean_std([statistics.fmean(r["checks"]) if r.get("checks") else None for r in rr])
             row += [pm(*tail_means[lib]), "—" if w is None else f"{w:.3f}"]
         rows.append(row + [f"{statistics.fmean(r['train_cpu_s'] for r in rr):.1f}"])
     cols = ["library", "mean ± std", "per seed"]
-    if moons:
+    if with_checks:
         cols += ["mean of last checks ± std", "within-run std"]
     text = header + "\n\n" + table(cols + ["train CPU s/run"], rows)
     others = {lib: v[0] for lib, v in means.items() if lib != "flowkit" and v[0] is not None}

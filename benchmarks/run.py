@@ -5,8 +5,10 @@ Sections (``--only`` picks some; default: all)
              PyTorch floor, nflows, normflows, zuko and FrEIA: training step, log_prob and sample,
              interleaved in short rounds (benchmarks/timing.py), on two moons (2-D) and the digits
              (64-D), at each ``--threads`` count; ratios flowkit / X with their IQR.
-  moons      test NLL on two moons after ``moons_steps`` Adam steps, per seed, every library.
-  digits     test bits/dim on the 8×8 digits (uniform dequantization + logit, 64-D), per seed.
+  moons      test NLL on two moons after ``moons_steps`` Adam steps, per seed, every library, and
+             after each of the last 5 hundreds of steps ("last checks": how much the final step jitters).
+  digits     test bits/dim on the 8×8 digits (uniform dequantization + logit, 64-D), per seed, likewise.
+             ``--anneal``: both with the learning rate cosine-annealed to 0 instead of constant.
   images     the shipped RealNVP / Glow checkpoints' bits/dim, parameters and training CPU time.
   widgets    kernel-side update latency of each explorer (benchmarks/widget_latency.py).
   notebooks  wall time and peak memory of each notebook under ``pytest --nbval-lax``.
@@ -147,7 +149,9 @@ def report(res: dict) -> str:
     if "digits" in res:
         parts.append(R.accuracy_section("digits", res["digits"], "## Digits 8×8 with the MLP RealNVP (64-D, 17 levels, "
                                         "uniform dequantization + logit α = 0.05): test bits/dim after "
-                                        f"{cfg['digits_steps']} steps ({lr}, 1200 train / 397 test images)", goals))
+                                        f"{cfg['digits_steps']} steps ({lr}, 1200 train / 397 test images); \"last "
+                                        f"checks\": the test bits/dim after each of the last {A.N_CHECKS} hundreds "
+                                        "of steps of a run", goals))
     if "images" in res:
         parts.append(R.image_section(res["images"], goals))
     course = R.course_section(res, goals)

@@ -115,6 +115,8 @@ BAD_CLI_ARGS = [
     (["glow", "--dropout", "1"], "--dropout must be >= 0 and < 1, got 1.0"),
     (["realnvp", "--dropout", "nan"], "--dropout must be finite, got nan"),
     (["glow", "--alpha", "0.5"], "--alpha must be > 0 and < 0.5, got 0.5"),
+    (["glow", "--shift-prob", "1.5"], "--shift-prob must be >= 0 and <= 1, got 1.5"),
+    (["realnvp", "--shift-prob", "nan"], "--shift-prob must be finite, got nan"),
     (["glow", "--steps-per-level", "6,3,2"], "--steps-per-level 6,3,2 gives 3 levels but --levels is 2"),
     (["glow", "--steps-per-level", "6,0"], "--steps-per-level must be a positive int, got 0"),
     (["glow", "--steps", "0"], "--steps must be a positive int, got 0"),
@@ -234,7 +236,8 @@ def saved_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("option", [["--lr", "0.0005"], ["--lr=0.0005"], ["--weight-decay", "0.01"],
-                                    ["--hidden", "16"], ["--seed", "3"], ["--batch-size", "16"]])
+                                    ["--hidden", "16"], ["--seed", "3"], ["--batch-size", "16"],
+                                    ["--shift-prob", "0.3"]])
 def test_resume_refuses_a_changed_option(option: list[str], saved_run: Path,
                                          capsys: pytest.CaptureFixture) -> None:
     from flowkit.train import main
@@ -246,7 +249,7 @@ def test_resume_refuses_a_changed_option(option: list[str], saved_run: Path,
     assert done.value.code == 2
     err = capsys.readouterr().err
     flag, value = option[0].split("=")[0], (option[1] if len(option) > 1 else option[0].split("=")[1])
-    assert f"{flag} {float(value) if flag in ('--lr', '--weight-decay') else value}" in err, err
+    assert f"{flag} {float(value) if flag in ('--lr', '--weight-decay', '--shift-prob') else value}" in err, err
     assert "the saved run has" in err and "Start a new run" in err
     assert state_file.read_bytes() == before
 

@@ -37,6 +37,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from ..data.augment import random_shift
 from ..metrics.classifier import DigitsClassifier, accuracy
 from ..rng import seeded
 from .checkpoints import CLASSIFIER_FORMAT, atomic_save, sidecar_path, write_json
@@ -47,20 +48,6 @@ from .losses import Batches
 __all__ = ["train_classifier", "run", "COMMAND_OPTIONS"]
 
 COMMAND_OPTIONS = ("epochs", "batch_size", "lr", "weight_decay", "seed", "width", "feature_dim", "shift", "threads")
-
-
-def _shift(x: Tensor, max_shift: int, gen: torch.Generator) -> Tensor:
-    """Random translations by up to ``max_shift`` pixels (zero padding), one per image."""
-    if max_shift <= 0:
-        return x
-    n = x.shape[0]
-    pad = F.pad(x, (max_shift,) * 4)
-    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=gen)
-    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=gen)
-    out = torch.empty_like(x)
-    for i in range(n):
-        out[i] = pad[i, :, dy[i]:dy[i] + 8, dx[i]:dx[i] + 8]
-    return out
 
 
 def train_classifier(*, epochs: int = 60, batch_size: int = 64, lr: float = 2e-3, weight_decay: float = 1e-4,
@@ -88,7 +75,7 @@ def train_classifier(*, epochs: int = 60, batch_size: int = 64, lr: float = 2e-3
 
     def cross_entropy(m: torch.nn.Module, state: Any) -> Tensor:
         idx = batches.next()
-        return F.cross_entropy(m(_shift(xf[idx], shift, gen)), y_tr[idx])
+        return F.cross_entropy(m(random_shift(xf[idx], shift, gen)), y_tr[idx])
 
     def log_epoch(state: Any, val_acc: float, improved: bool) -> None:
         if log:

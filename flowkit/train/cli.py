@@ -80,7 +80,8 @@ DEFAULTS: dict[str, Any] = {
     "schedule": "cosine", "clip_grad": 50.0, "seed": 0, "patience": 10, "eval_every": 100,
     "val_samples": 2, "test_samples": 8, "eval_seed": 1234,
     "dequantization": "variational", "hidden": 32, "blocks": 1, "levels": 2,
-    "steps_per_level": 4, "couplings": 3, "dropout": 0.0, "alpha": 0.05, "dequantizer_hidden": 0, "threads": 1,
+    "steps_per_level": 4, "couplings": 3, "dropout": 0.0, "alpha": 0.05, "dequantizer_hidden": 0, "shift_prob": 0.0,
+    "threads": 1,
     "device": "cpu", "data": "digits", "mnist_root": "data/mnist", "progress": "auto",
 }
 POSTERIOR_DEFAULTS: dict[str, Any] = {
@@ -94,7 +95,9 @@ CLASSIFIER_DEFAULTS: dict[str, Any] = {"epochs": 60, "batch_size": 64, "lr": 2e-
 RUN_OPTIONS = ("data", "steps", "batch_size", "lr", "weight_decay", "warmup", "schedule", "clip_grad",
                "seed", "patience", "eval_every", "val_samples", "test_samples", "eval_seed",
                "dequantization", "hidden", "blocks", "levels", "steps_per_level", "couplings",
-               "dropout", "alpha", "dequantizer_hidden", "threads", "device")
+               "dropout", "alpha", "dequantizer_hidden", "shift_prob", "threads", "device")
+# run options left out of the recorded command while they are off (0), as runs before them recorded it
+_OMITTED_WHEN_OFF = ("dequantizer_hidden", "shift_prob")
 RESUME_MAY_CHANGE = ("steps", "patience", "eval_every", "threads", "device")
 _COUNTS = ("steps", "batch_size", "eval_every", "val_samples", "test_samples", "hidden", "levels",
            "couplings", "threads", "epochs", "width", "feature_dim", "simulations",
@@ -150,6 +153,9 @@ def _image_options(p: argparse.ArgumentParser, d: dict[str, Any]) -> None:
     p.add_argument("--steps-per-level", type=_parse_steps, default=d["steps_per_level"],
                    help="Glow: flow steps per level, one number for every level or one per level (e.g. 10,4)")
     p.add_argument("--couplings", type=int, default=d["couplings"], help="RealNVP: couplings per stage")
+    p.add_argument("--shift-prob", type=float, default=d["shift_prob"],
+                   help="data augmentation: the probability that a training image is translated by up to one "
+                        "pixel along each axis (zero fill; flowkit.data.augment.random_shift); 0: none")
     p.add_argument("--dropout", type=float, default=d["dropout"],
                    help="dropout probability in the couplings' conditioners (a regulariser; training only)")
     p.add_argument("--dequantizer-hidden", type=int, default=d["dequantizer_hidden"],
@@ -239,7 +245,7 @@ def canonical_command(args: argparse.Namespace, out: str) -> str:
     for name in RUN_OPTIONS:
         if (name == "steps_per_level" and args.command != "glow") or (name == "couplings" and args.command == "glow"):
             continue
-        if name == "dequantizer_hidden" and not args.dequantizer_hidden:  # 0: the same as --hidden
+        if name in _OMITTED_WHEN_OFF and not getattr(args, name):
             continue
         parts += [_flag(name), _option_text(getattr(args, name))]
     if args.data == "mnist":
@@ -274,6 +280,8 @@ def _check_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
             finite_real(a.clip_grad, "--clip-grad", low=0.0)
         if hasattr(a, "dropout"):
             finite_real(a.dropout, "--dropout", low=0.0, high=1.0, high_open=True)
+        if hasattr(a, "shift_prob"):
+            finite_real(a.shift_prob, "--shift-prob", low=0.0, high=1.0)
         if hasattr(a, "alpha"):
             finite_real(a.alpha, "--alpha", low=0.0, high=0.5, low_open=True, high_open=True)
     except ValueError as e:

@@ -9,7 +9,9 @@ The loop (:func:`flowkit.train.loop.train`) is wired with
 * the loss :class:`~flowkit.train.losses.MaximumLikelihood` on integer images (the dequantized
   bound :meth:`~flowkit.image.ImageFlow.nll`, recorded in bits/dim), mini-batches of
   ``--batch-size`` without a short last batch, from one CPU generator seeded ``--seed`` that also
-  draws the dequantization noise (device independent);
+  draws the dequantization noise (device independent) and, with ``--shift-prob p > 0``, the random
+  one-pixel translations of a share ``p`` of the training images
+  (:func:`flowkit.data.augment.random_shift`);
 * :class:`~flowkit.train.hooks.LRSchedule` (``--warmup``, ``--schedule``), :class:`Validation`
   (``val_bpd`` every ``--eval-every`` steps, better by more than 1e-4, ``--patience``, best
   weights restored), :class:`StopOnInterrupt`, :class:`Checkpoint` (the resumable state after
@@ -40,6 +42,7 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor
 
+from ..data.augment import random_shift
 from .checkpoints import FORMAT, atomic_save, build_model, sidecar_path, state_path, write_json
 from .history import History
 from .hooks import Checkpoint, LRSchedule, Progress, StopOnInterrupt, Validation, cpu_state_dict
@@ -142,8 +145,14 @@ class _Run:
         labels = load_labels(args) if args.command == "conditional-realnvp" else None
         # the context of each split: one-hot labels for the conditional model, else none
         self.context = {s: None if labels is None else self.model.one_hot(labels[s]) for s in data}
+        shift_prob = getattr(args, "shift_prob", 0.0)
+
+        def augment(x: Tensor, gen: torch.Generator) -> Tensor:
+            return random_shift(x, 1, gen, p=shift_prob)
+
         self.loss = MaximumLikelihood(data["train"], self.context["train"], batch_size=args.batch_size,
-                                      generator=self.gen, drop_last=True, bits_per_dim=True)
+                                      generator=self.gen, drop_last=True, bits_per_dim=True,
+                                      augment=augment if shift_prob > 0 else None)
         self.val = Validation(lambda m: evaluate(m, data["val"], n_samples=args.val_samples, seed=args.eval_seed,
                                                  context=self.context["val"]),
                               every=args.eval_every, patience=args.patience, min_delta=1e-4, restore_best=True,

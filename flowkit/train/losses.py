@@ -112,7 +112,8 @@ class MaximumLikelihood:
     A plain flow scores ``-model.log_prob(x, context)``; an :class:`~flowkit.image.ImageFlow` with
     integer images scores ``model.nll(x, generator, context)`` (the dequantized bound, noise from
     ``generator``, which also orders the mini-batches). ``bits_per_dim=True`` records the value in
-    bits per dimension (nats / (D ln 2)); the objective stays in nats.
+    bits per dimension (nats / (D ln 2)); the objective stays in nats. ``augment(batch, generator)``,
+    if given, transforms each mini-batch first (e.g. :func:`flowkit.data.augment.random_shift`).
 
     Example:
         >>> import torch, flowkit as fk
@@ -126,15 +127,17 @@ class MaximumLikelihood:
     name = "training loss (mean NLL)"
 
     def __init__(self, data: Tensor, context: Tensor | None = None, *, batch_size: int,
-                 generator: torch.Generator, drop_last: bool = False, bits_per_dim: bool = False) -> None:
-        self.data, self.context, self.generator = data, context, generator
+                 generator: torch.Generator, drop_last: bool = False, bits_per_dim: bool = False,
+                 augment: Callable[[Tensor, torch.Generator], Tensor] | None = None) -> None:
+        self.data, self.context, self.generator, self.augment = data, context, generator, augment
         self.batches = Batches(int(data.shape[0]), batch_size, generator, drop_last=drop_last, device=data.device)
         self.bits_per_dim = bool(bits_per_dim)
 
     def __call__(self, model: nn.Module, state: Any) -> StepLoss:
         idx = self.batches.next()
         device = next(model.parameters()).device
-        xb = self.data[idx].to(device)
+        xb = self.data[idx] if self.augment is None else self.augment(self.data[idx], self.generator)
+        xb = xb.to(device)
         cb = None if self.context is None else self.context[idx].to(device)
         if _is_image_model(model, xb):
             loss = model.nll(xb, generator=self.generator, context=cb).mean()  # type: ignore[operator]
