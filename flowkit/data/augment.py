@@ -5,8 +5,8 @@ uniform in :math:`\{-s, \dots, s\}`, filling the uncovered border with zeros (th
 the 8×8 digits). With ``p < 1`` only a random share ``p`` of the images moves. The digits
 classifier trains with it (``shift`` pixels, every image), and the image flows may
 (``python -m flowkit.train realnvp|glow --shift-prob p``): 1 200 training digits are memorised
-quickly, and nearby translations of a digit are digits too. The RealNVP paper augments its
-CIFAR-10 training set the same way with horizontal flips (Dinh et al., 2017, Sec. 4.1).
+quickly, and nearby translations of a digit are digits too. The RealNVP paper augmented its
+training images in the same spirit, with horizontal flips (CIFAR-10, CelebA, LSUN; Dinh et al., 2017).
 
 Example:
     >>> import torch
