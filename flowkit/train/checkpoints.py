@@ -318,7 +318,7 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
     Example:
         >>> model, info = load_checkpoint(SHIPPED / "glow_digits.pt", return_info=True)
         >>> type(model).__name__, model.training, info["metrics"]["steps"]
-        ('Glow', False, 2500)
+        ('Glow', False, 2800)
     """
     ckpt = read_checkpoint(path, kind="flow", map_location=map_location, sidecar=sidecar)
     try:

@@ -129,6 +129,9 @@ def _density_hint(got: np.ndarray, want: np.ndarray, local: torch.nn.Module, x: 
     return "Hint: log p_x(x) = log N(z; 0, I) + (the inverse's log-det), with z = f⁻¹(x)."
 
 
+_MASS_TOL, _RESOLVABLE_TRIES = 2e-3, 50  # ex2: |∫p − 1| allowed on the grid; draws of a resolvable map
+
+
 @exercise("02_planar", "ex2-tests")
 def flow_log_prob(student: Student, rng: np.random.Generator) -> str:
     require_defined(student, "flow_log_prob")
@@ -141,10 +144,16 @@ def flow_log_prob(student: Student, rng: np.random.Generator) -> str:
         message = describe_offset(got, want, "log-density", rtol=1e-8, atol=1e-8)
         if message is not None:
             raise CheckFailed(f"{message} (a {kind} transform in {d}-D)\n{_density_hint(got, want, local, x)}")
-    # the density integrates to 1 (2-D), with held-out points mixed into the grid
-    spec, local = _reference_transform(rng, 2, "planar")
-    remote = build_transform(student, spec, local)
+    # the density integrates to 1 (2-D), with held-out points mixed into the grid. About 2 % of the
+    # random planar maps fold the plane so sharply (or reach so far) that the 200 × 200 grid misses
+    # their mass by more than the tolerance even for the exact density: redraw until fk.Flow's own
+    # density integrates to 1 within a tenth of the tolerance there, so a right answer always passes.
     grid, area = midpoint_grid(-7.0, 7.0, 200)
+    for _ in range(_RESOLVABLE_TRIES):
+        spec, local = _reference_transform(rng, 2, "planar")
+        if abs(float(np.exp(_log_prob_ref(local, grid)).sum() * area) - 1) <= _MASS_TOL / 10:
+            break
+    remote = build_transform(student, spec, local)
     test = rng.normal(0, 1.5, (64, 2))
 
     def evaluate(points: np.ndarray) -> np.ndarray:
@@ -153,7 +162,7 @@ def flow_log_prob(student: Student, rng: np.random.Generator) -> str:
     on_grid, on_test = evaluate_mixed(evaluate, grid, test, rng)
     expect_close(on_test, _log_prob_ref(local, test), "log-density", rtol=1e-8, atol=1e-8)
     mass = float(np.exp(on_grid).sum() * area)
-    if abs(mass - 1) > 2e-3:
+    if abs(mass - 1) > _MASS_TOL:
         raise CheckFailed(f"your density integrates to {mass:.5f} on [-7, 7]², not 1")
     return f"matches fk.Flow.log_prob, and ∫p = {mass:.5f}"
 
