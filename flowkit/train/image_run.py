@@ -145,14 +145,13 @@ class _Run:
         labels = load_labels(args) if args.command == "conditional-realnvp" else None
         # the context of each split: one-hot labels for the conditional model, else none
         self.context = {s: None if labels is None else self.model.one_hot(labels[s]) for s in data}
-        shift_prob = getattr(args, "shift_prob", 0.0)
 
         def augment(x: Tensor, gen: torch.Generator) -> Tensor:
-            return random_shift(x, 1, gen, p=shift_prob)
+            return random_shift(x, 1, gen, p=args.shift_prob)
 
         self.loss = MaximumLikelihood(data["train"], self.context["train"], batch_size=args.batch_size,
                                       generator=self.gen, drop_last=True, bits_per_dim=True,
-                                      augment=augment if shift_prob > 0 else None)
+                                      augment=augment if args.shift_prob > 0 else None)
         self.val = Validation(lambda m: evaluate(m, data["val"], n_samples=args.val_samples, seed=args.eval_seed,
                                                  context=self.context["val"]),
                               every=args.eval_every, patience=args.patience, min_delta=1e-4, restore_best=True,
